@@ -1,0 +1,16 @@
+# Every dependency comes from a Debian package; nothing is downloaded at build time.
+find_package(Threads REQUIRED)
+find_package(absl CONFIG REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(GTest REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+if(AR_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()
+include(GoogleTest)
+
+find_program(AR_REDIS_SERVER redis-server)
