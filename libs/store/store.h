@@ -73,6 +73,10 @@ class WriteBatch {
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
   void Clear() { ops_.clear(); }
+  // Drops every op added after the first `size`: undoes a rejected record's writes.
+  void Truncate(size_t size) {
+    if (size < ops_.size()) ops_.erase(ops_.begin() + static_cast<std::ptrdiff_t>(size), ops_.end());
+  }
 
  private:
   std::vector<Op> ops_;
