@@ -1,0 +1,307 @@
+#include "libs/projection/projection.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/core/status_macros.h"
+
+namespace ar::projection {
+namespace {
+
+using eventlog::Record;
+using eventlog::TopicPartition;
+using eventlog::TopicPartitionOffset;
+
+constexpr absl::Duration kDeadLetterTimeout = absl::Seconds(30);
+constexpr absl::Duration kGroupOffsetCommitInterval = absl::Seconds(1);
+
+v1::DeadLetter MakeDeadLetter(const Record& record, std::string_view projection,
+                              std::string reason) {
+  v1::DeadLetter letter;
+  letter.set_source_topic(record.topic);
+  letter.set_source_partition(record.partition);
+  letter.set_source_offset(record.offset);
+  letter.set_key(record.key);
+  letter.set_value(record.value);
+  letter.set_reason(std::move(reason));
+  letter.set_rejected_by(std::string(projection));
+  letter.set_rejected_at_unix_micros(absl::ToUnixMicros(absl::Now()));
+  return letter;
+}
+
+}  // namespace
+
+ProjectionRunner::ProjectionRunner(eventlog::EventLog& log, store::Store& store,
+                                   Handler& handler, ProjectionOptions options)
+    : log_(log), store_(store), handler_(handler), options_(std::move(options)) {}
+
+ProjectionRunner::~ProjectionRunner() { Stop(); }
+
+absl::Status ProjectionRunner::Open() {
+  if (consumer_) return absl::FailedPreconditionError("projection already open");
+  if (options_.name.empty()) return absl::InvalidArgumentError("projection needs a name");
+  if (options_.topics.empty()) return absl::InvalidArgumentError("projection needs topics");
+
+  auto partitions = log_.PartitionCount(options_.deadletter_topic);
+  if (absl::IsNotFound(partitions.status())) {
+    RETURN_IF_ERROR(log_.CreateTopic({options_.deadletter_topic, 1}));
+  } else if (!partitions.ok()) {
+    return partitions.status();
+  }
+  ASSIGN_OR_RETURN(dead_letter_producer_, log_.NewProducer());
+
+  eventlog::ConsumerOptions consumer_options;
+  consumer_options.client_id = options_.name;
+  consumer_options.auto_offset_reset = eventlog::kOffsetBeginning;
+  if (options_.use_consumer_group) {
+    consumer_options.group_id = options_.name;
+    consumer_options.listener.on_assigned = [this](std::vector<TopicPartitionOffset>& assigned) {
+      OnAssigned(assigned);
+    };
+    consumer_options.listener.on_revoked = [this](const std::vector<TopicPartition>& revoked) {
+      OnRevoked(revoked);
+    };
+  }
+  ASSIGN_OR_RETURN(consumer_, log_.NewConsumer(std::move(consumer_options)));
+  if (options_.use_consumer_group) return consumer_->Subscribe(options_.topics);
+  return AssignAllPartitions();
+}
+
+absl::Status ProjectionRunner::AssignAllPartitions() {
+  std::vector<TopicPartitionOffset> assignment;
+  for (const std::string& topic : options_.topics) {
+    ASSIGN_OR_RETURN(int32_t count, log_.PartitionCount(topic));
+    for (int32_t p = 0; p < count; ++p) assignment.push_back({topic, p, eventlog::kOffsetBeginning});
+  }
+  OnAssigned(assignment);
+  RETURN_IF_ERROR(rebalance_error_);
+  return consumer_->Assign(assignment);
+}
+
+void ProjectionRunner::OnAssigned(std::vector<TopicPartitionOffset>& assigned) {
+  rebalance_error_ = absl::OkStatus();
+  auto checkpoints = store_.LoadCheckpoints(options_.name);
+  std::map<TopicPartition, int64_t> stored;
+  if (checkpoints.ok()) {
+    for (const store::Checkpoint& c : *checkpoints) stored[{c.topic, c.partition}] = c.next_offset;
+  } else {
+    // Without the checkpoint we cannot know where to start; RewindToCheckpoints retries
+    // before any record of these partitions is applied.
+    rebalance_error_ = checkpoints.status();
+  }
+  for (TopicPartitionOffset& tpo : assigned) {
+    TopicPartition tp{tpo.topic, tpo.partition};
+    PartitionProgress progress;
+    progress.known = checkpoints.ok();
+    auto it = stored.find(tp);
+    progress.stored = it == stored.end() ? 0 : it->second;
+    progress.next = progress.stored;
+    tpo.offset = progress.stored;
+    progress_[tp] = progress;
+  }
+}
+
+void ProjectionRunner::OnRevoked(const std::vector<TopicPartition>& revoked) {
+  // Everything polled so far has been committed or discarded before the next Poll, so a
+  // revoked partition carries no pending writes.
+  for (const TopicPartition& tp : revoked) progress_.erase(tp);
+}
+
+absl::Status ProjectionRunner::RewindToCheckpoints() {
+  ASSIGN_OR_RETURN(std::vector<store::Checkpoint> checkpoints,
+                   store_.LoadCheckpoints(options_.name));
+  std::map<TopicPartition, int64_t> stored;
+  for (const store::Checkpoint& c : checkpoints) stored[{c.topic, c.partition}] = c.next_offset;
+  for (auto& [tp, progress] : progress_) {
+    auto it = stored.find(tp);
+    progress.stored = it == stored.end() ? 0 : it->second;
+    progress.next = progress.stored;
+    RETURN_IF_ERROR(consumer_->Seek({tp.topic, tp.partition, progress.stored}));
+    progress.known = true;
+  }
+  rebalance_error_ = absl::OkStatus();
+  return absl::OkStatus();
+}
+
+void ProjectionRunner::ProcessRecord(const Record& record, store::WriteBatch& batch,
+                                     std::vector<v1::DeadLetter>& dead_letters, int64_t& events,
+                                     int64_t& unknown) {
+  v1::EventBatch envelope;
+  if (!envelope.ParseFromString(record.value)) {
+    dead_letters.push_back(
+        MakeDeadLetter(record, options_.name, "undecodable record: not an ar.v1.EventBatch"));
+    return;
+  }
+  const size_t batch_size_before = batch.size();
+  int64_t record_events = 0;
+  int64_t record_unknown = 0;
+  for (int i = 0; i < envelope.events_size(); ++i) {
+    const v1::Event& event = envelope.events(i);
+    if (event.body_case() == v1::Event::BODY_NOT_SET) {
+      ++record_unknown;
+      continue;
+    }
+    absl::Status applied = handler_.Apply(event, record, batch);
+    if (!applied.ok()) {
+      batch.Truncate(batch_size_before);
+      dead_letters.push_back(MakeDeadLetter(
+          record, options_.name,
+          absl::StrCat("event ", i, " (", event.event_id(), ") rejected: ", applied.ToString())));
+      return;
+    }
+    ++record_events;
+  }
+  events += record_events;
+  unknown += record_unknown;
+}
+
+absl::Status ProjectionRunner::SendDeadLetters(const std::vector<v1::DeadLetter>& dead_letters) {
+  for (const v1::DeadLetter& letter : dead_letters) {
+    std::string key = letter.source_topic() + "/" + std::to_string(letter.source_partition());
+    // Waiting for each delivery keeps the order simple: a dead letter is in the log before
+    // the commit that moves the checkpoint past its record.
+    auto delivered =
+        dead_letter_producer_->AppendAndWait(options_.deadletter_topic, key,
+                                             letter.SerializeAsString());
+    if (!delivered.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("dead-letter topic unavailable: ", delivered.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ProjectionRunner::RunOnce() {
+  if (!consumer_) return absl::FailedPreconditionError("projection not open");
+  if (!rebalance_error_.ok()) RETURN_IF_ERROR(RewindToCheckpoints());
+
+  ASSIGN_OR_RETURN(std::vector<Record> records,
+                   consumer_->Poll(options_.max_records_per_batch, options_.poll_timeout));
+  // A rebalance inside Poll may have failed to read checkpoints.
+  if (!rebalance_error_.ok()) RETURN_IF_ERROR(RewindToCheckpoints());
+
+  store::WriteBatch batch;
+  std::vector<v1::DeadLetter> dead_letters;
+  std::map<TopicPartition, int64_t> touched;  // partition -> next offset after this batch
+  int64_t events = 0, unknown = 0, taken = 0;
+  for (const Record& record : records) {
+    TopicPartition tp{record.topic, record.partition};
+    auto it = progress_.find(tp);
+    if (it == progress_.end() || !it->second.known) continue;  // revoked, or not yet rewound
+    if (record.offset < it->second.next) continue;  // already applied (before a rewind)
+    ProcessRecord(record, batch, dead_letters, events, unknown);
+    it->second.next = record.offset + 1;
+    touched[tp] = record.offset + 1;
+    ++taken;
+  }
+  if (touched.empty()) return 0;
+
+  std::vector<store::CheckpointAdvance> advances;
+  for (const auto& [tp, next] : touched) {
+    advances.push_back({options_.name, tp.topic, tp.partition, progress_[tp].stored, next});
+  }
+  absl::Status committed = SendDeadLetters(dead_letters);
+  if (committed.ok()) {
+    if (options_.before_commit_hook) options_.before_commit_hook();
+    committed = store_.Commit(batch, advances);
+  }
+  if (!committed.ok()) {
+    handler_.Discard();
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.failed_commits;
+    }
+    // The commit may or may not have landed (a lost reply): the store's checkpoints say.
+    absl::Status rewound = RewindToCheckpoints();
+    if (!rewound.ok()) {
+      for (auto& [tp, progress] : progress_) progress.known = false;
+      rebalance_error_ = rewound;
+    }
+    return committed;
+  }
+  handler_.Committed();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [tp, next] : touched) {
+      progress_[tp].stored = next;
+      committed_[tp] = next;
+    }
+    stats_.records += taken;
+    stats_.events_applied += events;
+    stats_.unknown_events += unknown;
+    stats_.dead_lettered += static_cast<int64_t>(dead_letters.size());
+    ++stats_.commits;
+  }
+  committed_cv_.notify_all();
+
+  if (options_.use_consumer_group && absl::Now() - last_group_offset_commit_ >=
+                                         kGroupOffsetCommitInterval) {
+    // Only for lag monitoring with the log's own tools; positions come from the store.
+    std::vector<TopicPartitionOffset> offsets;
+    for (const auto& [tp, progress] : progress_) offsets.push_back({tp.topic, tp.partition, progress.stored});
+    consumer_->Commit(offsets).IgnoreError();
+    last_group_offset_commit_ = absl::Now();
+  }
+  return static_cast<int>(taken);
+}
+
+absl::Status ProjectionRunner::Start() {
+  RETURN_IF_ERROR(Open());
+  stopping_ = false;
+  thread_ = std::thread([this] { PollLoop(); });
+  return absl::OkStatus();
+}
+
+void ProjectionRunner::PollLoop() {
+  while (!stopping_.load()) {
+    absl::StatusOr<int> ran = RunOnce();
+    {
+      std::lock_guard lock(mu_);
+      health_ = ran.status();
+    }
+    if (!ran.ok()) {
+      std::unique_lock lock(mu_);
+      stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.retry_backoff),
+                        [this] { return stopping_.load(); });
+    }
+  }
+}
+
+void ProjectionRunner::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (consumer_) {
+    consumer_->Close();
+    consumer_.reset();
+  }
+  if (dead_letter_producer_) {
+    dead_letter_producer_->Stop(absl::Seconds(5));
+    dead_letter_producer_.reset();
+  }
+}
+
+bool ProjectionRunner::WaitForPosition(const eventlog::LogPosition& position,
+                                       absl::Duration timeout) {
+  std::unique_lock lock(mu_);
+  return committed_cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] {
+    auto it = committed_.find({position.topic, position.partition});
+    return it != committed_.end() && it->second > position.offset;
+  });
+}
+
+ProjectionStats ProjectionRunner::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+absl::Status ProjectionRunner::health() const {
+  std::lock_guard lock(mu_);
+  return health_;
+}
+
+}  // namespace ar::projection

@@ -1,0 +1,147 @@
+#pragma once
+// The projection loop: consume -> decode the EventBatch -> apply each event through a
+// handler that adds writes to a store batch -> Commit(batch, checkpoints) atomically.
+//
+// Exactly-once effect: the read model and the consumer position (checkpoint) change in
+// one atomic store commit, and on every (re)assignment the consumer seeks to the
+// checkpoint kept in the store, never to the log's own committed offset. A crash between
+// apply and commit loses the uncommitted writes and the position together, so the
+// records are applied again, once. A replica that lost its partitions and still holds a
+// batch is fenced by the checkpoint's expected offset (the store answers ABORTED).
+//
+// Bad input never stops the loop and is never dropped silently: an undecodable record, or
+// one whose events the handler rejects, goes whole to the dead-letter topic with the
+// reason and its source topic/partition/offset. Event bodies this build does not know
+// (a newer producer) are counted and skipped.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "ar/v1/events.pb.h"
+#include "libs/eventlog/eventlog.h"
+#include "libs/store/store.h"
+
+namespace ar::projection {
+
+// Turns events into read-model writes. Called only from the projection's poll thread.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+
+  // Adds the writes for `event` to `batch`. A non-OK status rejects the whole record the
+  // event came in (its writes are dropped and it goes to the dead-letter topic with the
+  // status message as the reason).
+  virtual absl::Status Apply(const v1::Event& event, const eventlog::Record& source,
+                             store::WriteBatch& batch) = 0;
+
+  // The writes handed out since the last Committed() were not committed and never will
+  // be: a handler that caches state derived from them must forget it.
+  virtual void Discard() {}
+  // The writes handed out so far are committed.
+  virtual void Committed() {}
+};
+
+struct ProjectionOptions {
+  // Names the checkpoints in the store and, in group mode, the consumer group.
+  std::string name;
+  std::vector<std::string> topics;
+  // Group mode: replicas share the topics' partitions through the consumer group.
+  // Otherwise this runner reads every partition of every topic itself.
+  bool use_consumer_group = true;
+  std::string deadletter_topic = "ar.deadletter";
+  int max_records_per_batch = 2000;
+  absl::Duration poll_timeout = absl::Milliseconds(100);
+  // Wait after a failed commit (store unreachable) before trying again.
+  absl::Duration retry_backoff = absl::Milliseconds(200);
+  // Called right before each store commit; crash tests use it to die at that point.
+  std::function<void()> before_commit_hook;
+};
+
+struct ProjectionStats {
+  int64_t records = 0;            // records committed (including dead-lettered ones)
+  int64_t events_applied = 0;     // events whose writes were committed
+  int64_t unknown_events = 0;     // bodies this build does not know, skipped
+  int64_t dead_lettered = 0;      // records sent to the dead-letter topic
+  int64_t commits = 0;            // successful store commits
+  int64_t failed_commits = 0;     // commits that failed (store down, fenced) and were retried
+};
+
+class ProjectionRunner {
+ public:
+  ProjectionRunner(eventlog::EventLog& log, store::Store& store, Handler& handler,
+                   ProjectionOptions options);
+  ~ProjectionRunner();
+  ProjectionRunner(const ProjectionRunner&) = delete;
+  ProjectionRunner& operator=(const ProjectionRunner&) = delete;
+
+  // Creates the consumer and the dead-letter producer and starts the poll thread.
+  absl::Status Start();
+  // Stops the poll thread after its current batch, closes the consumer, flushes the
+  // producer. Idempotent.
+  void Stop();
+
+  // Runs one poll -> apply -> commit step on the calling thread (instead of Start()).
+  // Returns the number of records committed.
+  absl::StatusOr<int> RunOnce();
+  // Prepares the consumer without starting a thread, for RunOnce() callers.
+  absl::Status Open();
+
+  // Waits until the records up to and including `position` are committed to the store by
+  // this runner; false on timeout. Read-your-writes for a client that just appended.
+  bool WaitForPosition(const eventlog::LogPosition& position, absl::Duration timeout);
+
+  ProjectionStats stats() const;
+  // The last fatal error of the poll thread (OK while healthy).
+  absl::Status health() const;
+
+ private:
+  struct PartitionProgress {
+    int64_t stored = 0;  // the checkpoint in the store (0 when none)
+    int64_t next = 0;    // next offset to apply (>= stored while a batch is pending)
+    bool known = false;  // false until the checkpoint has been read from the store
+  };
+
+  void OnAssigned(std::vector<eventlog::TopicPartitionOffset>& assigned);
+  void OnRevoked(const std::vector<eventlog::TopicPartition>& revoked);
+  absl::Status AssignAllPartitions();
+  void ProcessRecord(const eventlog::Record& record, store::WriteBatch& batch,
+                             std::vector<v1::DeadLetter>& dead_letters, int64_t& events,
+                     int64_t& unknown);
+  absl::Status SendDeadLetters(const std::vector<v1::DeadLetter>& dead_letters);
+  absl::Status RewindToCheckpoints();
+  void PollLoop();
+
+  eventlog::EventLog& log_;
+  store::Store& store_;
+  Handler& handler_;
+  ProjectionOptions options_;
+
+  std::unique_ptr<eventlog::Consumer> consumer_;
+  std::unique_ptr<eventlog::Producer> dead_letter_producer_;
+  // Touched only by the thread that polls (rebalance callbacks run inside Poll).
+  std::map<eventlog::TopicPartition, PartitionProgress> progress_;
+  absl::Status rebalance_error_;
+  absl::Time last_group_offset_commit_ = absl::InfinitePast();
+
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  mutable std::mutex mu_;
+  std::condition_variable committed_cv_;
+  std::condition_variable stop_cv_;
+  std::map<eventlog::TopicPartition, int64_t> committed_;  // next offset committed per partition
+  ProjectionStats stats_;
+  absl::Status health_;
+};
+
+}  // namespace ar::projection

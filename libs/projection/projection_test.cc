@@ -1,0 +1,231 @@
+#include "libs/projection/projection.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "libs/eventlog/embedded_log.h"
+#include "libs/projection/counting_handler.h"
+#include "libs/store/memory_store.h"
+#include "libs/testing/temp_dir.h"
+#include "libs/testing/wait.h"
+
+namespace ar::projection {
+namespace {
+
+constexpr char kTopic[] = "ar.test.events";
+
+class ProjectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    eventlog::EmbeddedLogOptions options;
+    options.data_dir = dir_.path();
+    auto log = eventlog::OpenEmbeddedLog(options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = std::move(*log);
+    ASSERT_TRUE(log_->CreateTopic({kTopic, 4}).ok());
+    auto producer = log_->NewProducer();
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = std::move(*producer);
+    store_ = store::NewMemoryStore();
+  }
+
+  eventlog::LogPosition Append(const std::string& key, const std::string& value) {
+    auto position = producer_->AppendAndWait(kTopic, key, value);
+    EXPECT_TRUE(position.ok()) << position.status();
+    return position.ok() ? *position : eventlog::LogPosition{};
+  }
+
+  // Appends `records` records of `events_per_record` events spread over `accounts`
+  // accounts; returns the expected count per account.
+  std::map<std::string, int64_t> AppendCountingRecords(int records, int events_per_record,
+                                                       int accounts) {
+    std::map<std::string, int64_t> expected;
+    for (int i = 0; i < records; ++i) {
+      std::string account = "acct-" + std::to_string(i % accounts);
+      Append(account, MakeCountingRecord(account, events_per_record, i));
+      expected[account] += events_per_record;
+    }
+    return expected;
+  }
+
+  std::map<std::string, int64_t> Counts() {
+    auto all = store_->HGetAll(CountingHandler::kCountsKey);
+    EXPECT_TRUE(all.ok()) << all.status();
+    std::map<std::string, int64_t> counts;
+    if (all.ok()) {
+      for (const auto& [account, value] : *all) counts[account] = std::stoll(value);
+    }
+    return counts;
+  }
+
+  ProjectionOptions Options(bool group = false) {
+    ProjectionOptions options;
+    options.name = "counting";
+    options.topics = {kTopic};
+    options.use_consumer_group = group;
+    options.max_records_per_batch = 50;
+    options.poll_timeout = absl::Milliseconds(20);
+    return options;
+  }
+
+  std::vector<v1::DeadLetter> ReadDeadLetters(size_t expected) {
+    std::vector<v1::DeadLetter> letters;
+    auto consumer = log_->NewConsumer({});
+    EXPECT_TRUE(consumer.ok());
+    if (!consumer.ok()) return letters;
+    EXPECT_TRUE((*consumer)->Assign({{"ar.deadletter", 0, eventlog::kOffsetBeginning}}).ok());
+    ar::testing::WaitFor([&] {
+      auto records = (*consumer)->Poll(100, absl::Milliseconds(50));
+      if (records.ok()) {
+        for (const auto& r : *records) {
+          v1::DeadLetter letter;
+          EXPECT_TRUE(letter.ParseFromString(r.value));
+          letters.push_back(letter);
+        }
+      }
+      return letters.size() >= expected;
+    }, absl::Seconds(20));
+    return letters;
+  }
+
+  ar::testing::TempDir dir_;
+  std::unique_ptr<eventlog::EventLog> log_;
+  std::unique_ptr<eventlog::Producer> producer_;
+  std::unique_ptr<store::Store> store_;
+  CountingHandler handler_;
+};
+
+TEST_F(ProjectionTest, CountsEveryEventExactlyOnce) {
+  auto expected = AppendCountingRecords(500, 3, 17);
+  ProjectionRunner runner(*log_, *store_, handler_, Options());
+  ASSERT_TRUE(runner.Start().ok());
+  ASSERT_TRUE(ar::testing::WaitFor([&] { return runner.stats().records == 500; }));
+  EXPECT_EQ(Counts(), expected);
+  EXPECT_EQ(runner.stats().events_applied, 1500);
+  auto checkpoints = store_->LoadCheckpoints("counting");
+  ASSERT_TRUE(checkpoints.ok());
+  int64_t total = 0;
+  for (const auto& c : *checkpoints) total += c.next_offset;
+  EXPECT_EQ(total, 500);
+}
+
+TEST_F(ProjectionTest, ResumesFromStoreCheckpointAfterRestart) {
+  auto expected = AppendCountingRecords(200, 2, 5);
+  {
+    ProjectionRunner runner(*log_, *store_, handler_, Options());
+    ASSERT_TRUE(runner.Start().ok());
+    ASSERT_TRUE(ar::testing::WaitFor([&] { return runner.stats().records == 200; }));
+  }
+  auto more = AppendCountingRecords(100, 1, 5);
+  for (const auto& [account, n] : more) expected[account] += n;
+  ProjectionRunner runner(*log_, *store_, handler_, Options());
+  ASSERT_TRUE(runner.Start().ok());
+  ASSERT_TRUE(ar::testing::WaitFor([&] { return runner.stats().records == 100; }));
+  EXPECT_EQ(Counts(), expected);
+}
+
+TEST_F(ProjectionTest, GroupModeCountsExactlyOnceAcrossTwoReplicas) {
+  auto expected = AppendCountingRecords(400, 1, 9);
+  ProjectionRunner a(*log_, *store_, handler_, Options(/*group=*/true));
+  CountingHandler handler_b;
+  ProjectionRunner b(*log_, *store_, handler_b, Options(/*group=*/true));
+  ASSERT_TRUE(a.Start().ok());
+  ASSERT_TRUE(b.Start().ok());
+  ASSERT_TRUE(ar::testing::WaitFor([&] { return Counts() == expected; }));
+  a.Stop();
+  auto more = AppendCountingRecords(100, 1, 9);
+  for (const auto& [account, n] : more) expected[account] += n;
+  ASSERT_TRUE(ar::testing::WaitFor([&] { return Counts() == expected; }))
+      << "the survivor must take over the stopped replica's partitions";
+}
+
+TEST_F(ProjectionTest, StaleWriterIsFencedAndNothingIsCountedTwice) {
+  // Two runners reading every partition into one store: each commit carries the offset
+  // it was built on, so whichever commits second is fenced (ABORTED), rewinds to the
+  // store's checkpoint and skips what the other applied.
+  auto expected = AppendCountingRecords(300, 1, 7);
+  CountingHandler handler_b;
+  ProjectionRunner a(*log_, *store_, handler_, Options());
+  ProjectionRunner b(*log_, *store_, handler_b, Options());
+  ASSERT_TRUE(a.Start().ok());
+  ASSERT_TRUE(b.Start().ok());
+  ASSERT_TRUE(ar::testing::WaitFor([&] {
+    return a.stats().records + b.stats().records == 300;
+  }));
+  EXPECT_EQ(Counts(), expected);
+}
+
+TEST_F(ProjectionTest, PoisonAndUndecodableRecordsGoToDeadLetterTopic) {
+  Append("acct-1", MakeCountingRecord("acct-1", 2, 1));
+  Append("poison", MakeCountingRecord(CountingHandler::kPoisonAccount, 1, 2));
+  Append("junk", std::string("\xff\xff\xff not a protobuf", 19));
+  Append("acct-1", MakeCountingRecord("acct-1", 1, 3));
+  ProjectionRunner runner(*log_, *store_, handler_, Options());
+  ASSERT_TRUE(runner.Start().ok());
+  ASSERT_TRUE(ar::testing::WaitFor([&] { return runner.stats().records == 4; }));
+  EXPECT_EQ(Counts(), (std::map<std::string, int64_t>{{"acct-1", 3}}));
+  EXPECT_EQ(runner.stats().dead_lettered, 2);
+
+  auto letters = ReadDeadLetters(2);
+  ASSERT_EQ(letters.size(), 2u);
+  std::map<std::string, v1::DeadLetter> by_key;
+  for (const auto& l : letters) by_key[l.key()] = l;
+  ASSERT_TRUE(by_key.count("poison"));
+  EXPECT_NE(by_key["poison"].reason().find("refused by the counting handler"), std::string::npos)
+      << by_key["poison"].reason();
+  EXPECT_EQ(by_key["poison"].source_topic(), kTopic);
+  EXPECT_EQ(by_key["poison"].rejected_by(), "counting");
+  ASSERT_TRUE(by_key.count("junk"));
+  EXPECT_NE(by_key["junk"].reason().find("undecodable"), std::string::npos);
+  EXPECT_EQ(by_key["junk"].value(), std::string("\xff\xff\xff not a protobuf", 19));
+}
+
+TEST_F(ProjectionTest, RejectedRecordLeavesNoPartialWrites) {
+  // One record with a good event followed by a poison one: the good event's write must
+  // not survive, since the events of one command land together or not at all.
+  v1::EventBatch mixed;
+  mixed.ParseFromString(MakeCountingRecord("acct-9", 1, 1));
+  v1::EventBatch poison;
+  poison.ParseFromString(MakeCountingRecord(CountingHandler::kPoisonAccount, 1, 2));
+  *mixed.add_events() = poison.events(0);
+  Append("acct-9", mixed.SerializeAsString());
+  ProjectionRunner runner(*log_, *store_, handler_, Options());
+  ASSERT_TRUE(runner.Start().ok());
+  ASSERT_TRUE(ar::testing::WaitFor([&] { return runner.stats().records == 1; }));
+  EXPECT_TRUE(Counts().empty());
+  EXPECT_EQ(runner.stats().dead_lettered, 1);
+}
+
+TEST_F(ProjectionTest, UnknownEventBodiesAreCountedAndSkipped) {
+  v1::EventBatch batch;
+  batch.ParseFromString(MakeCountingRecord("acct-2", 1, 1));
+  v1::Event* future = batch.add_events();
+  future->set_event_id("from-a-newer-producer");
+  future->set_account("acct-2");
+  // A body tag this build does not know, as a newer producer would write it.
+  future->GetReflection()->MutableUnknownFields(future)->AddLengthDelimited(999, "new body");
+  Append("acct-2", batch.SerializeAsString());
+  ProjectionRunner runner(*log_, *store_, handler_, Options());
+  ASSERT_TRUE(runner.Start().ok());
+  ASSERT_TRUE(ar::testing::WaitFor([&] { return runner.stats().records == 1; }));
+  EXPECT_EQ(runner.stats().unknown_events, 1);
+  EXPECT_EQ(runner.stats().dead_lettered, 0);
+  EXPECT_EQ(Counts(), (std::map<std::string, int64_t>{{"acct-2", 1}}));
+}
+
+TEST_F(ProjectionTest, WaitForPositionReturnsOnceTheRecordIsCommitted) {
+  ProjectionRunner runner(*log_, *store_, handler_, Options());
+  ASSERT_TRUE(runner.Start().ok());
+  eventlog::LogPosition position = Append("acct-3", MakeCountingRecord("acct-3", 1, 1));
+  ASSERT_TRUE(runner.WaitForPosition(position, absl::Seconds(20)));
+  EXPECT_EQ(Counts()["acct-3"], 1);
+  eventlog::LogPosition later = position;
+  later.offset += 1000;
+  EXPECT_FALSE(runner.WaitForPosition(later, absl::Milliseconds(50)));
+}
+
+}  // namespace
+}  // namespace ar::projection
