@@ -127,7 +127,8 @@ absl::Status ProjectionRunner::RewindToCheckpoints() {
 void ProjectionRunner::ProcessRecord(const Record& record, store::WriteBatch& batch,
                                      std::vector<v1::DeadLetter>& dead_letters, int64_t& events,
                                      int64_t& unknown) {
-  v1::EventBatch envelope;
+  // One envelope reused for every record: parsing into it recycles its memory.
+  v1::EventBatch& envelope = envelope_;
   if (!envelope.ParseFromString(record.value)) {
     dead_letters.push_back(
         MakeDeadLetter(record, options_.name, "undecodable record: not an ar.v1.EventBatch"));
@@ -175,12 +176,16 @@ absl::Status ProjectionRunner::SendDeadLetters(const std::vector<v1::DeadLetter>
 absl::StatusOr<int> ProjectionRunner::RunOnce() {
   if (!consumer_) return absl::FailedPreconditionError("projection not open");
   if (!rebalance_error_.ok()) RETURN_IF_ERROR(RewindToCheckpoints());
-
   ASSIGN_OR_RETURN(std::vector<Record> records,
                    consumer_->Poll(options_.max_records_per_batch, options_.poll_timeout));
   // A rebalance inside Poll may have failed to read checkpoints.
   if (!rebalance_error_.ok()) RETURN_IF_ERROR(RewindToCheckpoints());
+  ASSIGN_OR_RETURN(int taken, ApplyAndCommit(records));
+  if (taken > 0) CommitGroupOffsetsForMonitoring();
+  return taken;
+}
 
+absl::StatusOr<int> ProjectionRunner::ApplyAndCommit(const std::vector<Record>& records) {
   store::WriteBatch batch;
   std::vector<v1::DeadLetter> dead_letters;
   std::map<TopicPartition, int64_t> touched;  // partition -> next offset after this batch
@@ -198,6 +203,7 @@ absl::StatusOr<int> ProjectionRunner::RunOnce() {
   if (touched.empty()) return 0;
 
   std::vector<store::CheckpointAdvance> advances;
+  advances.reserve(touched.size());
   for (const auto& [tp, next] : touched) {
     advances.push_back({options_.name, tp.topic, tp.partition, progress_[tp].stored, next});
   }
@@ -234,16 +240,19 @@ absl::StatusOr<int> ProjectionRunner::RunOnce() {
     ++stats_.commits;
   }
   committed_cv_.notify_all();
-
-  if (options_.use_consumer_group && absl::Now() - last_group_offset_commit_ >=
-                                         kGroupOffsetCommitInterval) {
-    // Only for lag monitoring with the log's own tools; positions come from the store.
-    std::vector<TopicPartitionOffset> offsets;
-    for (const auto& [tp, progress] : progress_) offsets.push_back({tp.topic, tp.partition, progress.stored});
-    consumer_->Commit(offsets).IgnoreError();
-    last_group_offset_commit_ = absl::Now();
-  }
   return static_cast<int>(taken);
+}
+
+void ProjectionRunner::CommitGroupOffsetsForMonitoring() {
+  // Only so the log's own tools can show lag; positions are always read from the store.
+  if (!options_.use_consumer_group) return;
+  if (absl::Now() - last_group_offset_commit_ < kGroupOffsetCommitInterval) return;
+  std::vector<TopicPartitionOffset> offsets;
+  for (const auto& [tp, progress] : progress_) {
+    offsets.push_back({tp.topic, tp.partition, progress.stored});
+  }
+  consumer_->Commit(offsets).IgnoreError();
+  last_group_offset_commit_ = absl::Now();
 }
 
 absl::Status ProjectionRunner::Start() {
