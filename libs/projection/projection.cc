@@ -99,7 +99,19 @@ void ProjectionRunner::OnAssigned(std::vector<TopicPartitionOffset>& assigned) {
     progress.next = progress.stored;
     tpo.offset = progress.stored;
     progress_[tp] = progress;
+    NoteCommitted(tp, progress.stored);
   }
+}
+
+void ProjectionRunner::NoteCommitted(const TopicPartition& tp, int64_t next_offset) {
+  // What the store holds counts as applied, also when this runner did not write it (a
+  // checkpoint from before a restart): WaitForPosition must not wait for it again.
+  {
+    std::lock_guard lock(mu_);
+    int64_t& committed = committed_[tp];
+    if (next_offset > committed) committed = next_offset;
+  }
+  committed_cv_.notify_all();
 }
 
 void ProjectionRunner::OnRevoked(const std::vector<TopicPartition>& revoked) {
@@ -119,6 +131,7 @@ absl::Status ProjectionRunner::RewindToCheckpoints() {
     progress.next = progress.stored;
     RETURN_IF_ERROR(consumer_->Seek({tp.topic, tp.partition, progress.stored}));
     progress.known = true;
+    NoteCommitted(tp, progress.stored);
   }
   rebalance_error_ = absl::OkStatus();
   return absl::OkStatus();
@@ -227,19 +240,18 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommit(const std::vector<Record>& 
     return committed;
   }
   handler_.Committed();
+  for (const auto& [tp, next] : touched) {
+    progress_[tp].stored = next;
+    NoteCommitted(tp, next);
+  }
   {
     std::lock_guard lock(mu_);
-    for (const auto& [tp, next] : touched) {
-      progress_[tp].stored = next;
-      committed_[tp] = next;
-    }
     stats_.records += taken;
     stats_.events_applied += events;
     stats_.unknown_events += unknown;
     stats_.dead_lettered += static_cast<int64_t>(dead_letters.size());
     ++stats_.commits;
   }
-  committed_cv_.notify_all();
   return static_cast<int>(taken);
 }
 

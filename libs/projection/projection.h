@@ -123,6 +123,7 @@ class ProjectionRunner {
   absl::Status SendDeadLetters(const std::vector<v1::DeadLetter>& dead_letters);
   absl::Status RewindToCheckpoints();
   void CommitGroupOffsetsForMonitoring();
+  void NoteCommitted(const eventlog::TopicPartition& tp, int64_t next_offset);
   void PollLoop();
 
   eventlog::EventLog& log_;

@@ -41,15 +41,18 @@ class ProjectionCrashTest : public ::testing::TestWithParam<CrashCase> {
   void SetUp() override {
     std::unique_ptr<eventlog::EventLog> log;
     if (GetParam().log == "Kafka") {
-      auto cluster = eventlog::KafkaMockCluster::Create(3);
+      auto cluster = eventlog::KafkaMockCluster::Start(3);
       ASSERT_TRUE(cluster.ok()) << cluster.status();
       cluster_ = std::move(*cluster);
       eventlog::KafkaLogOptions options;
-      options.bootstrap_servers = cluster_->bootstrap_servers();
+      options.bootstrap_servers = cluster_->bootstraps();
+      options.create_topic_override = [this](const eventlog::TopicSpec& spec) {
+        return cluster_->CreateTopic(spec.name, spec.partitions);
+      };
       auto opened = eventlog::OpenKafkaLog(options);
       ASSERT_TRUE(opened.ok()) << opened.status();
       log = std::move(*opened);
-      log_spec_ = "kafka:" + cluster_->bootstrap_servers();
+      log_spec_ = "kafka:" + cluster_->bootstraps();
     } else {
       eventlog::EmbeddedLogOptions options;
       options.data_dir = dir_.Join("log");
@@ -60,6 +63,9 @@ class ProjectionCrashTest : public ::testing::TestWithParam<CrashCase> {
       log_spec_ = "embedded:" + options.data_dir;
     }
     ASSERT_TRUE(log->CreateTopic({kTopic, kPartitions}).ok());
+    // Created here: a child cannot create topics on the mock cluster, which has no
+    // CreateTopics API.
+    ASSERT_TRUE(log->CreateTopic({"ar.deadletter", 1}).ok());
     auto producer = log->NewProducer();
     ASSERT_TRUE(producer.ok()) << producer.status();
     std::mt19937 random(7);
