@@ -143,16 +143,26 @@ TEST_F(ProjectionTest, GroupModeCountsExactlyOnceAcrossTwoReplicas) {
 }
 
 TEST_F(ProjectionTest, StaleWriterIsFencedAndNothingIsCountedTwice) {
-  // Two runners reading every partition into one store: each commit carries the offset
-  // it was built on, so whichever commits second is fenced (ABORTED), rewinds to the
-  // store's checkpoint and skips what the other applied.
+  // Two runners reading the same partitions into one store, stepped by hand: B polls the
+  // records A has just committed, but its commit names the checkpoint it started from, so
+  // the store refuses it (ABORTED); B rewinds to the store's checkpoint and goes on.
   auto expected = AppendCountingRecords(300, 1, 7);
   CountingHandler handler_b;
-  ProjectionRunner a(*log_, *store_, handler_, Options());
-  ProjectionRunner b(*log_, *store_, handler_b, Options());
-  ASSERT_TRUE(a.Start().ok());
-  ASSERT_TRUE(b.Start().ok());
+  ProjectionOptions options = Options();
+  options.topics = {kTopic};
+  ProjectionRunner a(*log_, *store_, handler_, options);
+  ProjectionRunner b(*log_, *store_, handler_b, options);
+  ASSERT_TRUE(a.Open().ok());
+  ASSERT_TRUE(b.Open().ok());
+  auto first = a.RunOnce();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_GT(*first, 0);
+  auto fenced = b.RunOnce();
+  EXPECT_TRUE(absl::IsAborted(fenced.status())) << fenced.status();
+  EXPECT_EQ(b.stats().failed_commits, 1);
   ASSERT_TRUE(ar::testing::WaitFor([&] {
+    auto ran_a = a.RunOnce();
+    auto ran_b = b.RunOnce();
     return a.stats().records + b.stats().records == 300;
   }));
   EXPECT_EQ(Counts(), expected);
