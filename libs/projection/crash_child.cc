@@ -2,7 +2,7 @@
 // right before a store commit once in `--crash-one-in` commits. The crash test starts it
 // again and again; what the store holds at the end must count every event exactly once.
 //
-//   projection_crash_child --log embedded:<dir>|kafka:<bootstrap> --store memory|redis:<port>
+//   projection_crash_child --log embedded:<data dir>|kafka:<bootstrap> --store memory|redis:<port>
 //       --topic T --records N --crash-one-in K --seed S [--group] [--result FILE]
 #include <signal.h>
 #include <unistd.h>
@@ -16,11 +16,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "libs/eventlog/embedded_log.h"
-#include "libs/eventlog/kafka_log.h"
 #include "libs/projection/counting_handler.h"
-#include "libs/store/memory_store.h"
-#include "libs/store/redis_store.h"
+#include "libs/servicekit/backends.h"
 
 namespace {
 
@@ -49,28 +46,22 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  absl::StatusOr<std::unique_ptr<ar::eventlog::EventLog>> log;
+  ar::servicekit::BackendSettings settings;
   const std::string& log_spec = flags["log"];
   if (absl::StartsWith(log_spec, "embedded:")) {
-    ar::eventlog::EmbeddedLogOptions options;
-    options.data_dir = log_spec.substr(9);
-    log = ar::eventlog::OpenEmbeddedLog(options);
+    settings.log_backend = "embedded";
+    settings.data_dir = log_spec.substr(9);
   } else {
-    ar::eventlog::KafkaLogOptions options;
-    options.bootstrap_servers = log_spec.substr(6);
-    log = ar::eventlog::OpenKafkaLog(options);
+    settings.log_backend = "kafka";
+    settings.kafka_brokers = log_spec.substr(6);
   }
+  if (flags["store"] != "memory") {
+    settings.store_backend = "redis";
+    settings.redis_address = "127.0.0.1:" + flags["store"].substr(6);
+  }
+  auto log = ar::servicekit::OpenEventLog(settings);
   if (!log.ok()) return Fail("open log", log.status());
-
-  absl::StatusOr<std::unique_ptr<ar::store::Store>> store;
-  if (flags["store"] == "memory") {
-    store = ar::store::NewMemoryStore();
-  } else {
-    ar::store::RedisStoreOptions options;
-    options.host = "127.0.0.1";
-    if (!absl::SimpleAtoi(flags["store"].substr(6), &options.port)) return 2;
-    store = ar::store::OpenRedisStore(options);
-  }
+  auto store = ar::servicekit::OpenStore(settings);
   if (!store.ok()) return Fail("open store", store.status());
 
   std::mt19937_64 random(static_cast<uint64_t>(seed));

@@ -60,7 +60,7 @@ class ProjectionCrashTest : public ::testing::TestWithParam<CrashCase> {
       auto opened = eventlog::OpenEmbeddedLog(options);
       ASSERT_TRUE(opened.ok()) << opened.status();
       log = std::move(*opened);
-      log_spec_ = "embedded:" + options.data_dir;
+      log_spec_ = "embedded:" + dir_.path();  // the child opens <data dir>/log
     }
     ASSERT_TRUE(log->CreateTopic({kTopic, kPartitions}).ok());
     // Created here: a child cannot create topics on the mock cluster, which has no
@@ -119,7 +119,9 @@ class ProjectionCrashTest : public ::testing::TestWithParam<CrashCase> {
     if (store_) {
       auto all = store_->HGetAll(CountingHandler::kCountsKey);
       EXPECT_TRUE(all.ok()) << all.status();
-      if (all.ok()) for (const auto& [k, v] : *all) counts[k] = std::stoll(v);
+      if (all.ok()) {
+        for (const auto& [k, v] : *all) counts[k] = std::stoll(v);
+      }
     } else {
       std::ifstream in(result_file);
       std::string account;
@@ -162,7 +164,9 @@ TEST_P(ProjectionCrashTest, CountsExactlyOnceAcrossManySigkills) {
   testing::ChildProcess last = RunChild(/*crash_one_in=*/0, /*seed=*/999, result);
   ASSERT_EQ(last.Wait(), 0);
   EXPECT_EQ(ReadCounts(result), expected_);
-  if (store_) EXPECT_EQ(CommittedRecords(), kRecords);
+  if (store_) {
+    EXPECT_EQ(CommittedRecords(), kRecords);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
