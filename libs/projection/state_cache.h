@@ -1,0 +1,49 @@
+#pragma once
+// Read-modify-write of protobuf states inside a projection batch. A handler reads the
+// current state of an entity (an invoice, a payment), evolves it and writes it back; two
+// events for the same entity in one batch must see each other's effect although nothing
+// is committed yet. The cache holds the states touched since the last commit and falls
+// through to the store for the rest. Clear it in Handler::Committed and Handler::Discard.
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "absl/status/statusor.h"
+#include "libs/store/store.h"
+
+namespace ar::projection {
+
+template <typename State>
+class StateCache {
+ public:
+  explicit StateCache(store::Store& store) : store_(store) {}
+
+  // The state stored under `key`, or nullopt when there is none.
+  absl::StatusOr<std::optional<State>> Get(const std::string& key) {
+    auto cached = cache_.find(key);
+    if (cached != cache_.end()) return cached->second;
+    absl::StatusOr<std::optional<std::string>> bytes = store_.Get(key);
+    if (!bytes.ok()) return bytes.status();
+    if (!bytes->has_value()) return std::optional<State>();
+    State state;
+    if (!state.ParseFromString(**bytes)) {
+      return absl::DataLossError("stored state under '" + key + "' does not parse");
+    }
+    return std::optional<State>(std::move(state));
+  }
+
+  // Records the new state in the batch and in the cache.
+  void Put(const std::string& key, const State& state, store::WriteBatch& batch) {
+    batch.Set(key, state.SerializeAsString());
+    cache_[key] = state;
+  }
+
+  void Clear() { cache_.clear(); }
+
+ private:
+  store::Store& store_;
+  std::unordered_map<std::string, std::optional<State>> cache_;
+};
+
+}  // namespace ar::projection
