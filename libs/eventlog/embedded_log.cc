@@ -36,6 +36,12 @@ constexpr char kDatabaseFile[] = "eventlog.db";
 constexpr char kLockFile[] = "LOCK";
 // Keeps the WAL file from staying at its high-water mark after checkpoints.
 constexpr int64_t kJournalSizeLimitBytes = 64 << 20;
+// Checkpoints (copying the WAL back into the database) run on their own thread once the
+// WAL holds this many pages, so the writer never pays for them while appending...
+constexpr int kBackgroundCheckpointPages = 4096;
+// ...unless sustained load keeps the WAL from ever being fully copied back: beyond this
+// the writer checkpoints itself (RESTART) before its next transaction, bounding the WAL.
+constexpr int kForcedCheckpointPages = 16384;
 
 constexpr char kSchemaSql[] = R"sql(
 CREATE TABLE topics(
@@ -372,6 +378,9 @@ class LogCore {
   absl::Status LoadTopics();
   absl::Status StartWriter();
   void WriterLoop();
+  void CheckpointLoop();
+  // sqlite3_wal_hook: after each commit of the writer, with the WAL's size in pages.
+  static int OnWalCommit(void* core, sqlite3* db, const char* database, int wal_pages);
   void WriteBatch(std::vector<PendingAppend>& batch);
   // Recomputes every member's target share after a membership or topic change (range
   // assignment per topic over the members subscribed to it, in join order).
@@ -401,6 +410,14 @@ class LogCore {
   bool writer_stopping_ = false;
   std::thread writer_;
   std::thread::id writer_thread_id_;
+
+  // Background checkpoints.
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_wanted_;
+  int wal_pages_ = 0;  // as of the writer's last commit
+  bool checkpointer_stopping_ = false;
+  std::thread checkpointer_;
+  Connection checkpoint_connection_;
 
   // Owned by the writer thread.
   Connection writer_connection_;
@@ -564,13 +581,52 @@ absl::Status LogCore::StartWriter() {
                    writer_connection_.Prepare(
                        "INSERT INTO records(topic_id, partition, offset, key, value, "
                        "timestamp_unix_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  ASSIGN_OR_RETURN(checkpoint_connection_,
+                   Connection::Open(database_path_, /*create=*/false, options_.lock_timeout));
+  RETURN_IF_ERROR(checkpoint_connection_.MakeDurable());
+  // Replaces SQLite's automatic checkpoint (which would run inside the writer's commits).
+  sqlite3_wal_hook(writer_connection_.get(), &LogCore::OnWalCommit, this);
+  checkpointer_ = std::thread([this] { CheckpointLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
   writer_thread_id_ = writer_.get_id();
   return absl::OkStatus();
 }
 
+int LogCore::OnWalCommit(void* core_pointer, sqlite3*, const char*, int wal_pages) {
+  auto* core = static_cast<LogCore*>(core_pointer);
+  {
+    std::lock_guard lock(core->checkpoint_mu_);
+    core->wal_pages_ = wal_pages;
+  }
+  if (wal_pages >= kBackgroundCheckpointPages) core->checkpoint_wanted_.notify_one();
+  return SQLITE_OK;
+}
+
+void LogCore::CheckpointLoop() {
+  while (true) {
+    {
+      std::unique_lock lock(checkpoint_mu_);
+      checkpoint_wanted_.wait(lock, [this] {
+        return checkpointer_stopping_ || wal_pages_ >= kBackgroundCheckpointPages;
+      });
+      if (checkpointer_stopping_) return;
+      wal_pages_ = 0;  // the next commit reports the size again
+    }
+    // PASSIVE: copies what it can without waiting for, or blocking, the writer and the
+    // readers. A failure only means the WAL stays longer; the next round retries.
+    sqlite3_wal_checkpoint_v2(checkpoint_connection_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                              nullptr, nullptr);
+  }
+}
+
 LogCore::~LogCore() {
   Shutdown();
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpointer_stopping_ = true;
+  }
+  checkpoint_wanted_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
   // Statements before their connection; the connections close in member order.
   insert_record_.reset();
   writer_transactions_ = TransactionStatements();
@@ -638,6 +694,18 @@ void LogCore::WriterLoop() {
 }
 
 void LogCore::WriteBatch(std::vector<PendingAppend>& batch) {
+  bool wal_too_long = false;
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    wal_too_long = wal_pages_ >= kForcedCheckpointPages;
+  }
+  if (wal_too_long) {
+    // Blocking, but rare: only when background checkpoints could not keep up.
+    sqlite3_wal_checkpoint_v2(writer_connection_.get(), nullptr, SQLITE_CHECKPOINT_RESTART,
+                              nullptr, nullptr);
+    std::lock_guard lock(checkpoint_mu_);
+    wal_pages_ = 0;
+  }
   struct BatchTopic {
     const TopicState* state = nullptr;
     std::vector<int64_t> next_offsets;
