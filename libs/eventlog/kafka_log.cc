@@ -597,6 +597,7 @@ class KafkaConsumer final : public Consumer {
     ASSIGN_OR_RETURN(ConfPtr conf, MakeConf(log_options_, defaults, required));
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaConsumer::OnRebalance);
+    rd_kafka_conf_set_error_cb(conf.get(), &KafkaConsumer::OnError);
     ASSIGN_OR_RETURN(handle_, NewHandle(RD_KAFKA_CONSUMER, std::move(conf)));
     rd_kafka_poll_set_consumer(handle_);
     return absl::OkStatus();
@@ -671,8 +672,10 @@ class KafkaConsumer final : public Consumer {
       if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(handle_, reason, sizeof(reason))) {
         return KafkaError(fatal, "consumer failed", reason);
       }
+      if (!cluster_error) cluster_error.swap(client_error_);
       if (cluster_error) return *cluster_error;
     }
+    client_error_.reset();
     return records;
   }
 
@@ -781,12 +784,38 @@ class KafkaConsumer final : public Consumer {
 
   void Close() override {
     if (handle_ == nullptr) return;
-    // Revokes the assignment through the rebalance callback and leaves the group; librdkafka
-    // bounds this by roughly session.timeout.ms when the cluster is unreachable.
-    rd_kafka_consumer_close(handle_);
-    rd_kafka_destroy(handle_);
-    handle_ = nullptr;
+    // Revokes the assignment through the rebalance callback and leaves the group. Served
+    // through our own queue so that an unreachable coordinator costs at most
+    // request_timeout rather than librdkafka's session timeout.
+    bool closed = false;
+    {
+      QueuePtr queue(rd_kafka_queue_new(handle_));
+      rd_kafka_error_t* error = rd_kafka_consumer_close_queue(handle_, queue.get());
+      if (error != nullptr) {
+        rd_kafka_error_destroy(error);
+      } else {
+        const absl::Time deadline = absl::Now() + log_options_.request_timeout;
+        while (!(closed = rd_kafka_consumer_closed(handle_)) && absl::Now() < deadline) {
+          // Rebalance events arrive here as events, not callbacks: serve them ourselves.
+          EventPtr event(rd_kafka_queue_poll(queue.get(), 100));
+          if (event != nullptr && rd_kafka_event_type(event.get()) == RD_KAFKA_EVENT_REBALANCE) {
+            OnRebalance(handle_, rd_kafka_event_error(event.get()),
+                        rd_kafka_event_topic_partition_list(event.get()), this);
+          }
+        }
+      }
+    }
+    if (!assignment_.empty() && options_.listener.on_revoked) {
+      // The group could not be left in time: the partitions are given up all the same.
+      options_.listener.on_revoked(assignment_);
+    }
     SetAssignment({});
+    if (closed) {
+      rd_kafka_destroy(handle_);
+    } else {
+      rd_kafka_destroy_flags(handle_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    }
+    handle_ = nullptr;
   }
 
  private:
@@ -842,6 +871,19 @@ class KafkaConsumer final : public Consumer {
     }
   }
 
+  // Client-level errors (librdkafka retries by itself) arrive here, inside Poll. The one
+  // a caller must hear about is "the cluster cannot be reached": Poll reports it once
+  // when it has no records to return.
+  static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<KafkaConsumer*>(opaque);
+    const auto code = static_cast<rd_kafka_resp_err_t>(err);
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__RESOLVE ||
+        code == RD_KAFKA_RESP_ERR__FATAL ||
+        KafkaErrorToStatusCode(code) == absl::StatusCode::kPermissionDenied) {
+      self->client_error_ = KafkaError(code, "consume", reason);
+    }
+  }
+
   static void OnRebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     auto* self = static_cast<KafkaConsumer*>(opaque);
@@ -870,6 +912,7 @@ class KafkaConsumer final : public Consumer {
   std::vector<TopicPartition> assignment_;
   std::set<TopicPartition> paused_;
   std::map<TopicPartition, int64_t> skipped_while_paused_;
+  std::optional<absl::Status> client_error_;
 };
 
 // ---------------------------------------------------------------------------------------
