@@ -409,6 +409,8 @@ class LogCore {
   std::vector<PendingAppend> queue_;
   bool writer_stopping_ = false;
   std::thread writer_;
+  // Set once, before Open returns; every reader runs after that (on the writer thread, only
+  // inside callbacks for appends queued after Open).
   std::thread::id writer_thread_id_;
 
   // Background checkpoints.
@@ -640,7 +642,15 @@ void LogCore::Shutdown() {
   }
   queue_not_empty_.notify_all();
   queue_not_full_.notify_all();
-  if (writer_.joinable() && !OnWriterThread()) writer_.join();
+  if (writer_.joinable()) {
+    // Shut down from inside a delivery callback: the writer cannot join itself; it ends
+    // on its own once it finds the queue drained and the stop flag set.
+    if (OnWriterThread()) {
+      writer_.detach();
+    } else {
+      writer_.join();
+    }
+  }
   {
     std::lock_guard lock(mu_);
     closed_ = true;
