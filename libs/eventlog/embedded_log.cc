@@ -355,6 +355,11 @@ class LogCore {
   // Waits until `ready` (evaluated with mu_ held) holds or the deadline passes; returns
   // `ready`'s last value.
   bool WaitUntil(absl::Time deadline, const std::function<bool()>& ready);
+  // Runs `fn` with mu_ held (for *Locked reads).
+  void WithLock(const std::function<void()>& fn) {
+    std::lock_guard lock(mu_);
+    fn();
+  }
 
   // Group membership, coordinated in this process.
   uint64_t JoinGroup(const std::string& group, const std::vector<std::string>& topics);
@@ -1415,13 +1420,12 @@ class EmbeddedConsumer final : public Consumer {
       ASSIGN_OR_RETURN(state->position, ResolveStart(*state->topic, *tp, *state->unresolved_start));
       state->unresolved_start.reset();
     }
-    core_->WaitUntil(absl::InfinitePast(), [&] {
+    core_->WithLock([&] {
       for (auto& [tp, state] : order) {
         if (state->paused) continue;
         const int64_t end = core_->EndOffsetLocked(*state->topic, tp->partition);
         if (state->position < end) fetchable.push_back({tp, state, end});
       }
-      return true;
     });
 
     int64_t remaining = max_records;
@@ -1434,6 +1438,7 @@ class EmbeddedConsumer final : public Consumer {
       sqlite3_bind_int(statement, 2, f.tp->partition);
       sqlite3_bind_int64(statement, 3, f.state->position);
       sqlite3_bind_int64(statement, 4, wanted);
+      const int64_t first = f.state->position;
       while (true) {
         const int rc = sqlite3_step(statement);
         if (rc == SQLITE_DONE) break;
@@ -1455,6 +1460,12 @@ class EmbeddedConsumer final : public Consumer {
         records.push_back(std::move(record));
         ++f.state->position;
         --remaining;
+      }
+      // Committed records below the end offset are always there; if not, the file lost
+      // them (and Poll must not spin on a partition that claims to have more).
+      if (f.state->position - first != wanted) {
+        return absl::DataLossError(absl::StrCat("embedded log: ", Describe(*f.tp), " offsets ",
+                                                f.state->position, "..", f.end - 1, " are missing"));
       }
     }
     return records;
