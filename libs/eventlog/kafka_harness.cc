@@ -38,6 +38,14 @@ class KafkaHarness final : public EventLogHarness {
         {"reconnect.backoff.ms", "50"},
         {"reconnect.backoff.max.ms", "500"},
         {"retry.backoff.ms", "50"},
+        // librdkafka 2.0.2's mock coordinator refuses OffsetCommit while a rebalance is
+        // pending (real brokers accept commits of the current generation then), so an
+        // eager member that commits in on_revoked would fail and re-deliver. With
+        // cooperative rebalancing, members keep their partitions when others join or leave.
+        {"partition.assignment.strategy", "cooperative-sticky"},
+        // The mock keeps only the last 5 MiB of each partition (rdkafka_mock.c,
+        // mpart->max_size, not configurable): compressed batches keep big tests within it.
+        {"compression.type", "zstd"},
     };
     options.request_timeout = absl::Seconds(10);
     options.delivery_timeout = absl::Seconds(60);

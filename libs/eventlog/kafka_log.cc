@@ -832,8 +832,11 @@ class KafkaConsumer final : public Consumer {
     assignment_.clear();
     for (const auto& p : partitions) assignment_.push_back({p.topic, p.partition});
     std::sort(assignment_.begin(), assignment_.end());
-    paused_.clear();
-    skipped_while_paused_.clear();
+    // Pauses end with the assignment (a kept partition stays paused across a cooperative
+    // rebalance).
+    std::erase_if(paused_, [this](const TopicPartition& tp) { return !IsAssigned(tp); });
+    std::erase_if(skipped_while_paused_,
+                  [this](const auto& entry) { return !IsAssigned(entry.first); });
   }
 
   void TakeMessage(const rd_kafka_message_t* message, std::vector<Record>& records,
@@ -887,21 +890,47 @@ class KafkaConsumer final : public Consumer {
   static void OnRebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     auto* self = static_cast<KafkaConsumer*>(opaque);
+    // Eager protocols (the default) hand over and take back whole assignments; with
+    // partition.assignment.strategy=cooperative-sticky only the partitions that move are
+    // named, and the rest stay assigned (and are not revoked) across the rebalance.
+    const bool incremental = std::string_view(rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE";
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       std::vector<TopicPartitionOffset> assigned = FromPartitionList(partitions);
       for (auto& p : assigned) p.offset = kOffsetCommitted;
       if (self->options_.listener.on_assigned) self->options_.listener.on_assigned(assigned);
       PartitionListPtr list = ToPartitionList(assigned);
-      rd_kafka_assign(handle, list.get());
-      self->SetAssignment(assigned);
+      if (incremental) {
+        if (rd_kafka_error_t* error = rd_kafka_incremental_assign(handle, list.get())) {
+          rd_kafka_error_destroy(error);
+        }
+        std::vector<TopicPartitionOffset> all = assigned;
+        for (const auto& tp : self->assignment_) all.push_back({tp.topic, tp.partition});
+        self->SetAssignment(all);
+      } else {
+        rd_kafka_assign(handle, list.get());
+        self->SetAssignment(assigned);
+      }
       return;
     }
-    // Revocation (or a rebalance error): give everything up.
+    // Revocation (or a rebalance error): give the named partitions (eager: all) up.
     std::vector<TopicPartition> revoked;
     for (const auto& p : FromPartitionList(partitions)) revoked.push_back({p.topic, p.partition});
     if (self->options_.listener.on_revoked) self->options_.listener.on_revoked(revoked);
-    rd_kafka_assign(handle, nullptr);
-    self->SetAssignment({});
+    if (incremental && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(handle, partitions)) {
+        rd_kafka_error_destroy(error);
+      }
+      std::vector<TopicPartitionOffset> kept;
+      for (const auto& tp : self->assignment_) {
+        if (std::find(revoked.begin(), revoked.end(), tp) == revoked.end()) {
+          kept.push_back({tp.topic, tp.partition});
+        }
+      }
+      self->SetAssignment(kept);
+    } else {
+      rd_kafka_assign(handle, nullptr);
+      self->SetAssignment({});
+    }
   }
 
   const KafkaLogOptions log_options_;
