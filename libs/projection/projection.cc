@@ -137,15 +137,15 @@ absl::Status ProjectionRunner::RewindToCheckpoints() {
   return absl::OkStatus();
 }
 
-void ProjectionRunner::ProcessRecord(const Record& record, store::WriteBatch& batch,
-                                     std::vector<v1::DeadLetter>& dead_letters, int64_t& events,
-                                     int64_t& unknown) {
+absl::Status ProjectionRunner::ProcessRecord(const Record& record, store::WriteBatch& batch,
+                                             std::vector<v1::DeadLetter>& dead_letters,
+                                             int64_t& events, int64_t& unknown) {
   // One envelope reused for every record: parsing into it recycles its memory.
   v1::EventBatch& envelope = envelope_;
   if (!envelope.ParseFromString(record.value)) {
     dead_letters.push_back(
         MakeDeadLetter(record, options_.name, "undecodable record: not an ar.v1.EventBatch"));
-    return;
+    return absl::OkStatus();
   }
   const size_t batch_size_before = batch.size();
   int64_t record_events = 0;
@@ -159,15 +159,17 @@ void ProjectionRunner::ProcessRecord(const Record& record, store::WriteBatch& ba
     absl::Status applied = handler_.Apply(event, record, batch);
     if (!applied.ok()) {
       batch.Truncate(batch_size_before);
+      if (absl::IsUnavailable(applied)) return applied;  // not bad input: retry later
       dead_letters.push_back(MakeDeadLetter(
           record, options_.name,
           absl::StrCat("event ", i, " (", event.event_id(), ") rejected: ", applied.ToString())));
-      return;
+      return absl::OkStatus();
     }
     ++record_events;
   }
   events += record_events;
   unknown += record_unknown;
+  return absl::OkStatus();
 }
 
 absl::Status ProjectionRunner::SendDeadLetters(const std::vector<v1::DeadLetter>& dead_letters) {
@@ -203,18 +205,41 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommit(const std::vector<Record>& 
   std::vector<v1::DeadLetter> dead_letters;
   std::map<TopicPartition, int64_t> touched;  // partition -> next offset after this batch
   int64_t events = 0, unknown = 0, taken = 0;
+  absl::Status retry;  // UNAVAILABLE from the handler: commit what came before, then retry
   for (const Record& record : records) {
     TopicPartition tp{record.topic, record.partition};
     auto it = progress_.find(tp);
     if (it == progress_.end() || !it->second.known) continue;  // revoked, or not yet rewound
     if (record.offset < it->second.next) continue;  // already applied (before a rewind)
-    ProcessRecord(record, batch, dead_letters, events, unknown);
+    retry = ProcessRecord(record, batch, dead_letters, events, unknown);
+    if (!retry.ok()) break;
     it->second.next = record.offset + 1;
     touched[tp] = record.offset + 1;
     ++taken;
   }
+  if (!retry.ok()) {
+    // The records after the one to retry were polled but not applied: once what came
+    // before is committed, every partition goes back to its checkpoint.
+    absl::Status committed =
+        touched.empty() ? absl::OkStatus() : CommitApplied(batch, dead_letters, touched, taken,
+                                                           events, unknown);
+    if (touched.empty()) handler_.Discard();
+    absl::Status rewound = RewindToCheckpoints();
+    if (!rewound.ok()) {
+      for (auto& [tp, progress] : progress_) progress.known = false;
+      rebalance_error_ = rewound;
+    }
+    return committed.ok() ? retry : committed;
+  }
   if (touched.empty()) return 0;
+  RETURN_IF_ERROR(CommitApplied(batch, dead_letters, touched, taken, events, unknown));
+  return static_cast<int>(taken);
+}
 
+absl::Status ProjectionRunner::CommitApplied(const store::WriteBatch& batch,
+                                             const std::vector<v1::DeadLetter>& dead_letters,
+                                             const std::map<TopicPartition, int64_t>& touched,
+                                             int64_t taken, int64_t events, int64_t unknown) {
   std::vector<store::CheckpointAdvance> advances;
   advances.reserve(touched.size());
   for (const auto& [tp, next] : touched) {
@@ -252,7 +277,7 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommit(const std::vector<Record>& 
     stats_.dead_lettered += static_cast<int64_t>(dead_letters.size());
     ++stats_.commits;
   }
-  return static_cast<int>(taken);
+  return absl::OkStatus();
 }
 
 void ProjectionRunner::CommitGroupOffsetsForMonitoring() {

@@ -40,7 +40,9 @@ class Handler {
 
   // Adds the writes for `event` to `batch`. A non-OK status rejects the whole record the
   // event came in (its writes are dropped and it goes to the dead-letter topic with the
-  // status message as the reason).
+  // status message as the reason), except UNAVAILABLE: something the handler depends on
+  // is not ready yet, so the record's writes are dropped, the records before it are
+  // committed, and the record is applied again after the retry backoff.
   virtual absl::Status Apply(const v1::Event& event, const eventlog::Record& source,
                              store::WriteBatch& batch) = 0;
 
@@ -117,9 +119,14 @@ class ProjectionRunner {
   void OnAssigned(std::vector<eventlog::TopicPartitionOffset>& assigned);
   void OnRevoked(const std::vector<eventlog::TopicPartition>& revoked);
   absl::Status AssignAllPartitions();
-  void ProcessRecord(const eventlog::Record& record, store::WriteBatch& batch,
+  // OK also for a dead-lettered record; UNAVAILABLE when the handler asks for a retry.
+  absl::Status ProcessRecord(const eventlog::Record& record, store::WriteBatch& batch,
                              std::vector<v1::DeadLetter>& dead_letters, int64_t& events,
-                     int64_t& unknown);
+                             int64_t& unknown);
+  absl::Status CommitApplied(const store::WriteBatch& batch,
+                             const std::vector<v1::DeadLetter>& dead_letters,
+                             const std::map<eventlog::TopicPartition, int64_t>& touched,
+                             int64_t taken, int64_t events, int64_t unknown);
   absl::Status SendDeadLetters(const std::vector<v1::DeadLetter>& dead_letters);
   absl::Status RewindToCheckpoints();
   void CommitGroupOffsetsForMonitoring();

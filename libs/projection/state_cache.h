@@ -4,10 +4,16 @@
 // events for the same entity in one batch must see each other's effect although nothing
 // is committed yet. The cache holds the states touched since the last commit and falls
 // through to the store for the rest. Clear it in Handler::Committed and Handler::Discard.
+//
+// A record whose event the handler rejects loses all its writes (the runner truncates the
+// batch), so the states it cached must go too: call BeginRecord() when a new record
+// starts and UndoRecord() before returning the rejection.
 
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "libs/store/store.h"
@@ -36,14 +42,40 @@ class StateCache {
   // Records the new state in the batch and in the cache.
   void Put(const std::string& key, const State& state, store::WriteBatch& batch) {
     batch.Set(key, state.SerializeAsString());
-    cache_[key] = state;
+    auto cached = cache_.find(key);
+    if (cached == cache_.end()) {
+      undo_.emplace_back(key, std::nullopt);
+      cache_[key] = state;
+    } else {
+      undo_.emplace_back(key, std::move(cached->second));
+      cached->second = state;
+    }
   }
 
-  void Clear() { cache_.clear(); }
+  // Forgets the undo information of earlier records (their writes stay).
+  void BeginRecord() { undo_.clear(); }
+  // Restores the cache to how it was at BeginRecord().
+  void UndoRecord() {
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+      if (it->second.has_value()) {
+        cache_[it->first] = std::move(*it->second);
+      } else {
+        cache_.erase(it->first);
+      }
+    }
+    undo_.clear();
+  }
+
+  void Clear() {
+    cache_.clear();
+    undo_.clear();
+  }
 
  private:
   store::Store& store_;
   std::unordered_map<std::string, std::optional<State>> cache_;
+  // (key, cache entry before this record's first Put of it; nullopt: there was none).
+  std::vector<std::pair<std::string, std::optional<std::optional<State>>>> undo_;
 };
 
 }  // namespace ar::projection

@@ -1,0 +1,235 @@
+#include "services/payments/projection/payments_projection.h"
+
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/status_macros.h"
+#include "services/payments/domain/payments_domain.h"
+#include "services/payments/domain/statement.h"
+
+namespace ar::payments {
+namespace {
+
+std::string TenantKey(absl::string_view kind, absl::string_view tenant, absl::string_view rest) {
+  return absl::StrCat("pay:", kind, ":", tenant.size(), ":", tenant, ":", rest);
+}
+
+// The payment an event of the payments topic is about; empty for other events.
+const std::string* PaymentIdOf(const v1::Event& event) {
+  switch (event.body_case()) {
+    case v1::Event::kPaymentReceived: return &event.payment_received().payment_id();
+    case v1::Event::kPaymentAllocated: return &event.payment_allocated().payment_id();
+    case v1::Event::kPaymentHoldReleased: return &event.payment_hold_released().payment_id();
+    case v1::Event::kPaymentReversed: return &event.payment_reversed().payment_id();
+    default: return nullptr;
+  }
+}
+
+bool Concerns(const v1::Event& event) {
+  switch (event.body_case()) {
+    case v1::Event::kInvoiceIssued:
+    case v1::Event::kCreditNoteIssued:
+    case v1::Event::kInvoiceCancelled:
+    case v1::Event::kDebtWrittenOff:
+      return true;
+    default:
+      return PaymentIdOf(event) != nullptr;
+  }
+}
+
+}  // namespace
+
+std::string Keys::Payment(absl::string_view tenant, absl::string_view payment_id) {
+  return TenantKey("payment", tenant, payment_id);
+}
+std::string Keys::Account(absl::string_view tenant, absl::string_view account) {
+  return TenantKey("account", tenant, account);
+}
+std::string Keys::PaymentsByValueDate(absl::string_view tenant, absl::string_view account) {
+  return TenantKey("payments", tenant, account);
+}
+std::string Keys::Unapplied(absl::string_view tenant, absl::string_view account) {
+  return TenantKey("unapplied", tenant, account);
+}
+std::string Keys::Held(absl::string_view tenant, absl::string_view account) {
+  return TenantKey("held", tenant, account);
+}
+std::string Keys::Ledger(absl::string_view tenant, absl::string_view currency,
+                         absl::string_view account) {
+  // Currency codes are three letters, so the account is everything after them.
+  return TenantKey("ledger", tenant, absl::StrCat(currency, ":", account));
+}
+
+PaymentsProjection::PaymentsProjection(store::Store& store) : payments_(store), accounts_(store) {}
+
+void PaymentsProjection::ForgetRecord() {
+  in_record_ = false;
+  payments_.Clear();
+  accounts_.Clear();
+}
+
+void PaymentsProjection::Discard() { ForgetRecord(); }
+void PaymentsProjection::Committed() { ForgetRecord(); }
+
+absl::Status PaymentsProjection::Apply(const v1::Event& event, const eventlog::Record& source,
+                                       store::WriteBatch& batch) {
+  if (!Concerns(event)) return absl::OkStatus();
+  v1::LogPosition position;
+  position.set_topic(source.topic);
+  position.set_partition(source.partition);
+  position.set_offset(source.offset);
+  if (!in_record_ || current_record_.topic() != position.topic() ||
+      current_record_.partition() != position.partition() ||
+      current_record_.offset() != position.offset()) {
+    payments_.BeginRecord();
+    accounts_.BeginRecord();
+    current_record_ = position;
+    in_record_ = true;
+    skip_record_ = false;
+  }
+  if (skip_record_) return absl::OkStatus();
+  absl::Status applied = ApplyEvent(event, position, batch);
+  if (!applied.ok()) {
+    // The runner drops every write of this record; the cached states must follow.
+    payments_.UndoRecord();
+    accounts_.UndoRecord();
+    in_record_ = false;
+  }
+  return applied;
+}
+
+absl::Status PaymentsProjection::ApplyEvent(const v1::Event& event, const v1::LogPosition& position,
+                                            store::WriteBatch& batch) {
+  const std::string& tenant = event.tenant();
+  const std::string& account = event.account();
+  if (tenant.empty() || account.empty()) {
+    return absl::InvalidArgumentError("event without tenant or account");
+  }
+  const std::string account_key = Keys::Account(tenant, account);
+  ASSIGN_OR_RETURN(std::optional<v1::PaymentsAccountView> stored_view, accounts_.Get(account_key));
+  v1::PaymentsAccountView view = stored_view ? std::move(*stored_view) : v1::PaymentsAccountView();
+
+  const std::string* payment_id = PaymentIdOf(event);
+  if (payment_id != nullptr && !NoteCommandApplied(view, event.causation_id(), position)) {
+    ++skipped_repeats_;
+    skip_record_ = true;
+    return absl::OkStatus();
+  }
+
+  const std::vector<LedgerEntry> ledger = LedgerEntriesFor(event, view);
+  EvolveAccountView(view, event);
+
+  if (payment_id != nullptr) {
+    const std::string payment_key = Keys::Payment(tenant, *payment_id);
+    ASSIGN_OR_RETURN(std::optional<v1::Payment> stored_payment, payments_.Get(payment_key));
+    if (stored_payment && event.has_payment_received()) {
+      // The same payment id recorded twice (two accounts raced): the first one stands, and
+      // the allocations that came with the second must not touch it.
+      ++skipped_repeats_;
+      skip_record_ = true;
+      return absl::OkStatus();
+    }
+    v1::Payment payment = stored_payment ? std::move(*stored_payment) : v1::Payment();
+    const int64_t unapplied_before = payment.unapplied().minor_units();
+    const int64_t held_before = payment.held().minor_units();
+    RETURN_IF_ERROR(EvolvePayment(payment, event, position));
+    if (payment.account().account() != account) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "payment ", *payment_id, " belongs to account ", payment.account().account()));
+    }
+    const std::string& currency = payment.amount().currency();
+    if (const int64_t delta = payment.unapplied().minor_units() - unapplied_before; delta != 0) {
+      batch.HIncrBy(Keys::Unapplied(tenant, account), currency, delta);
+    }
+    if (const int64_t delta = payment.held().minor_units() - held_before; delta != 0) {
+      batch.HIncrBy(Keys::Held(tenant, account), currency, delta);
+    }
+    if (event.has_payment_received()) {
+      batch.ZAdd(Keys::PaymentsByValueDate(tenant, account), *payment_id,
+                 DayNumberOf(payment.value_date()));
+    }
+    SetPaymentOpen(view, *payment_id, PaymentCarriesCash(payment));
+    payments_.Put(payment_key, payment, batch);
+  }
+  accounts_.Put(account_key, view, batch);
+  for (const LedgerEntry& entry : ledger) {
+    batch.ZAdd(Keys::Ledger(tenant, entry.currency, account), EncodeLedgerMember(entry), entry.day);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Payment>> LoadPayment(store::Store& store, absl::string_view tenant,
+                                                       absl::string_view payment_id) {
+  const std::string key = Keys::Payment(tenant, payment_id);
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(key));
+  if (!bytes) return std::optional<v1::Payment>();
+  v1::Payment payment;
+  if (!payment.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("stored payment '", key, "' does not parse"));
+  }
+  return std::optional<v1::Payment>(std::move(payment));
+}
+
+absl::StatusOr<v1::PaymentsAccountView> LoadAccountView(store::Store& store,
+                                                        absl::string_view tenant,
+                                                        absl::string_view account) {
+  const std::string key = Keys::Account(tenant, account);
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(key));
+  v1::PaymentsAccountView view;
+  if (bytes && !view.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("stored account view '", key, "' does not parse"));
+  }
+  return view;
+}
+
+absl::StatusOr<AccountState> LoadAccountState(store::Store& store, absl::string_view tenant,
+                                              absl::string_view account) {
+  AccountState state;
+  ASSIGN_OR_RETURN(state.view, LoadAccountView(store, tenant, account));
+  for (const std::string& id : state.view.open_payment_ids()) {
+    ASSIGN_OR_RETURN(std::optional<v1::Payment> payment, LoadPayment(store, tenant, id));
+    if (!payment) return absl::DataLossError(absl::StrCat("open payment ", id, " is not stored"));
+    state.open_payments.push_back(std::move(*payment));
+  }
+  return state;
+}
+
+absl::StatusOr<v1::MoneyByCurrency> LoadCashByCurrency(store::Store& store, const std::string& hash_key) {
+  ASSIGN_OR_RETURN(auto fields, store.HGetAll(hash_key));
+  v1::MoneyByCurrency cash;
+  for (const auto& [currency, value] : fields) {  // std::map: sorted by currency
+    int64_t minor = 0;
+    if (!absl::SimpleAtoi(value, &minor)) {
+      return absl::DataLossError(absl::StrCat("non-integer cash under '", hash_key, "'"));
+    }
+    if (minor == 0) continue;
+    v1::Money* money = cash.add_amounts();
+    money->set_currency(currency);
+    money->set_minor_units(minor);
+  }
+  return cash;
+}
+
+absl::StatusOr<v1::Statement> LoadStatement(store::Store& store, absl::string_view tenant,
+                                            absl::string_view account, absl::string_view currency,
+                                            int64_t from_day, int64_t to_day) {
+  store::RangeOptions range;
+  range.max_score = to_day;
+  ASSIGN_OR_RETURN(std::vector<store::ScoredMember> members,
+                   store.ZRange(Keys::Ledger(tenant, currency, account), range));
+  std::vector<LedgerEntry> entries;
+  entries.reserve(members.size());
+  const std::string currency_code(currency);
+  for (const store::ScoredMember& member : members) {
+    ASSIGN_OR_RETURN(LedgerEntry entry, DecodeLedgerMember(currency_code, member.score, member.member));
+    entries.push_back(std::move(entry));
+  }
+  v1::Statement statement = BuildStatement(std::move(entries), from_day, to_day);
+  statement.set_tenant(std::string(tenant));
+  statement.set_account(std::string(account));
+  statement.set_currency(currency_code);
+  return statement;
+}
+
+}  // namespace ar::payments
