@@ -1,0 +1,264 @@
+#include "services/payments/api/payments_api.h"
+
+#include <optional>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "libs/core/grpc_status.h"
+#include "libs/core/ids.h"
+#include "libs/core/money.h"
+#include "libs/core/status_macros.h"
+#include "libs/core/topics.h"
+#include "services/payments/domain/payments_domain.h"
+#include "services/payments/projection/payments_projection.h"
+
+namespace ar::payments {
+namespace {
+
+command::Decision ToDecision(Outcome outcome, std::string command_id) {
+  command::Decision decision;
+  decision.events = std::move(outcome.events);
+  decision.duplicate_of = std::move(outcome.duplicate_of);
+  decision.command_id = std::move(command_id);
+  return decision;
+}
+
+CommandContext ContextFor(std::string command_id) {
+  return {std::move(command_id), absl::ToUnixMicros(absl::Now()), ""};
+}
+
+// Page tokens: "<value day>:<payment id>" of the last payment returned, web-safe base64 so
+// clients treat it as opaque.
+std::string EncodePageToken(int64_t score, const std::string& member) {
+  return absl::WebSafeBase64Escape(absl::StrCat(score, ":", member));
+}
+
+absl::Status DecodePageToken(const std::string& token, int64_t& score, std::string& member) {
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw)) return absl::InvalidArgumentError("bad page_token");
+  std::pair<std::string, std::string> parts = absl::StrSplit(raw, absl::MaxSplits(':', 1));
+  if (parts.second.empty() || !absl::SimpleAtoi(parts.first, &score)) {
+    return absl::InvalidArgumentError("bad page_token");
+  }
+  member = std::move(parts.second);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+PaymentsApi::PaymentsApi(store::Store& store, command::CommandExecutor& executor,
+                         projection::ProjectionRunner& projection, ApiOptions options)
+    : store_(store), executor_(executor), projection_(projection), options_(options) {}
+
+void PaymentsApi::LockPaymentId(const std::string& key) {
+  std::unique_lock lock(payment_ids_mu_);
+  payment_ids_cv_.wait(lock, [&] { return !payment_ids_in_flight_.contains(key); });
+  payment_ids_in_flight_.insert(key);
+}
+
+void PaymentsApi::UnlockPaymentId(const std::string& key) {
+  {
+    std::lock_guard lock(payment_ids_mu_);
+    payment_ids_in_flight_.erase(key);
+  }
+  payment_ids_cv_.notify_all();
+}
+
+absl::StatusOr<v1::CommandResult> PaymentsApi::RecordPayment(const v1::RecordPaymentRequest& request) {
+  const std::string& tenant = request.account().tenant();
+  const std::string& account = request.account().account();
+  // Ids are checked before they are used as lock keys; the domain checks everything else.
+  RETURN_IF_ERROR(core::ValidateId(tenant, "account.tenant"));
+  RETURN_IF_ERROR(core::ValidateId(account, "account.account"));
+  RETURN_IF_ERROR(core::ValidateId(request.payment_id(), "payment_id"));
+  const std::string id_key = absl::StrCat(tenant.size(), ":", tenant, ":", request.payment_id());
+  LockPaymentId(id_key);
+  absl::StatusOr<v1::CommandResult> result =
+      executor_.Execute(tenant, account, [&]() -> absl::StatusOr<command::Decision> {
+        ASSIGN_OR_RETURN(std::optional<v1::Payment> existing,
+                         LoadPayment(store_, tenant, request.payment_id()));
+        ASSIGN_OR_RETURN(AccountState state, LoadAccountState(store_, tenant, account));
+        CommandContext context = ContextFor(RecordPaymentCommandId(request.payment_id()));
+        ASSIGN_OR_RETURN(Outcome outcome,
+                         DecideRecordPayment(request, existing ? &*existing : nullptr, state, context));
+        return ToDecision(std::move(outcome), context.command_id);
+      });
+  UnlockPaymentId(id_key);
+  return result;
+}
+
+absl::StatusOr<v1::CommandResult> PaymentsApi::ReversePayment(const v1::ReversePaymentRequest& request) {
+  RETURN_IF_ERROR(ValidateReversePayment(request));
+  ASSIGN_OR_RETURN(std::optional<v1::Payment> payment,
+                   LoadPayment(store_, request.tenant(), request.payment_id()));
+  if (!payment) {
+    return absl::NotFoundError(absl::StrCat("payment ", request.payment_id(), " not found"));
+  }
+  // A payment never changes account, so the account found here is the one to lock.
+  const std::string account = payment->account().account();
+  return executor_.Execute(request.tenant(), account, [&]() -> absl::StatusOr<command::Decision> {
+    ASSIGN_OR_RETURN(std::optional<v1::Payment> current,
+                     LoadPayment(store_, request.tenant(), request.payment_id()));
+    CommandContext context = ContextFor(ReversePaymentCommandId(request.payment_id()));
+    ASSIGN_OR_RETURN(Outcome outcome,
+                     DecideReversePayment(request, current ? &*current : nullptr, context));
+    return ToDecision(std::move(outcome), context.command_id);
+  });
+}
+
+absl::Status PaymentsApi::AwaitConsistency(const v1::ReadConsistency& consistency) {
+  if (!consistency.has_min_position()) return absl::OkStatus();
+  const v1::LogPosition& position = consistency.min_position();
+  if (position.topic() != topics::kPayments && position.topic() != topics::kInvoicing &&
+      position.topic() != topics::kCollections) {
+    return absl::InvalidArgumentError(absl::StrCat("min_position names topic '", position.topic(),
+                                                   "', which the payments read model does not follow"));
+  }
+  if (position.partition() < 0 || position.offset() < 0) {
+    return absl::InvalidArgumentError("min_position has a negative partition or offset");
+  }
+  if (!projection_.WaitForPosition(command::FromProto(position), options_.read_wait_timeout)) {
+    return absl::UnavailableError(absl::StrCat("the read model has not reached ", position.topic(), "/",
+                                               position.partition(), "@", position.offset(),
+                                               " in time; try again"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Payment> PaymentsApi::GetPayment(const v1::GetPaymentRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(core::ValidateId(request.payment_id(), "payment_id"));
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  ASSIGN_OR_RETURN(std::optional<v1::Payment> payment,
+                   LoadPayment(store_, request.tenant(), request.payment_id()));
+  if (!payment) return absl::NotFoundError(absl::StrCat("payment ", request.payment_id(), " not found"));
+  return *std::move(payment);
+}
+
+absl::StatusOr<v1::ListPaymentsResponse> PaymentsApi::ListPayments(
+    const v1::ListPaymentsRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(core::ValidateId(request.account(), "account"));
+  if (request.page_size() < 0) return absl::InvalidArgumentError("page_size must not be negative");
+  const int64_t page_size = request.page_size() == 0
+                                ? options_.default_page_size
+                                : std::min(request.page_size(), options_.max_page_size);
+  bool after_token = false;
+  int64_t last_score = store::kMinScore;
+  std::string last_member;
+  if (!request.page_token().empty()) {
+    RETURN_IF_ERROR(DecodePageToken(request.page_token(), last_score, last_member));
+    after_token = true;
+  }
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+
+  // Keyset paging on (value day, payment id): stable while payments are added.
+  const std::string key = Keys::PaymentsByValueDate(request.tenant(), request.account());
+  std::vector<store::ScoredMember> page;
+  store::RangeOptions range;
+  range.min_score = last_score;
+  range.limit = page_size + 1;
+  while (static_cast<int64_t>(page.size()) <= page_size) {
+    ASSIGN_OR_RETURN(std::vector<store::ScoredMember> members, store_.ZRange(key, range));
+    for (store::ScoredMember& member : members) {
+      if (after_token && member.score == last_score && member.member <= last_member) continue;
+      if (static_cast<int64_t>(page.size()) > page_size) break;
+      page.push_back(std::move(member));
+    }
+    if (static_cast<int64_t>(members.size()) < range.limit) break;
+    range.offset += range.limit;
+  }
+  v1::ListPaymentsResponse response;
+  if (static_cast<int64_t>(page.size()) > page_size) {
+    page.resize(page_size);
+    response.set_next_page_token(EncodePageToken(page.back().score, page.back().member));
+  }
+  for (const store::ScoredMember& member : page) {
+    ASSIGN_OR_RETURN(std::optional<v1::Payment> payment,
+                     LoadPayment(store_, request.tenant(), member.member));
+    if (payment) *response.add_payments() = *std::move(payment);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::UnappliedCash> PaymentsApi::GetUnappliedCash(
+    const v1::GetUnappliedCashRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(core::ValidateId(request.account(), "account"));
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  v1::UnappliedCash cash;
+  ASSIGN_OR_RETURN(*cash.mutable_unapplied(),
+                   LoadCashByCurrency(store_, Keys::Unapplied(request.tenant(), request.account())));
+  ASSIGN_OR_RETURN(*cash.mutable_held(),
+                   LoadCashByCurrency(store_, Keys::Held(request.tenant(), request.account())));
+  ASSIGN_OR_RETURN(AccountState state, LoadAccountState(store_, request.tenant(), request.account()));
+  for (v1::Payment& payment : state.open_payments) *cash.add_payments() = std::move(payment);
+  return cash;
+}
+
+absl::StatusOr<v1::Statement> PaymentsApi::GetStatement(const v1::GetStatementRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(core::ValidateId(request.account(), "account"));
+  if (absl::Status known = core::LookupCurrency(request.currency()).status(); !known.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("currency: ", known.message()));
+  }
+  if (!request.has_from() || !request.has_to()) {
+    return absl::InvalidArgumentError("from and to are required");
+  }
+  ASSIGN_OR_RETURN(absl::CivilDay from, DayFromProto(request.from(), "from"));
+  ASSIGN_OR_RETURN(absl::CivilDay to, DayFromProto(request.to(), "to"));
+  if (to < from) return absl::InvalidArgumentError("to is before from");
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  ASSIGN_OR_RETURN(v1::Statement statement,
+                   LoadStatement(store_, request.tenant(), request.account(), request.currency(),
+                                 DayNumberOf(request.from()), DayNumberOf(request.to())));
+  *statement.mutable_from() = request.from();
+  *statement.mutable_to() = request.to();
+  return statement;
+}
+
+// ---- gRPC: the one place statuses are mapped ----
+
+namespace {
+template <typename T>
+grpc::Status Reply(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return core::ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+}  // namespace
+
+grpc::Status PaymentsGrpcService::RecordPayment(grpc::ServerContext*,
+                                                const v1::RecordPaymentRequest* request,
+                                                v1::CommandResult* response) {
+  return Reply(api_.RecordPayment(*request), response);
+}
+grpc::Status PaymentsGrpcService::ReversePayment(grpc::ServerContext*,
+                                                 const v1::ReversePaymentRequest* request,
+                                                 v1::CommandResult* response) {
+  return Reply(api_.ReversePayment(*request), response);
+}
+grpc::Status PaymentsGrpcService::GetPayment(grpc::ServerContext*, const v1::GetPaymentRequest* request,
+                                             v1::Payment* response) {
+  return Reply(api_.GetPayment(*request), response);
+}
+grpc::Status PaymentsGrpcService::ListPayments(grpc::ServerContext*,
+                                               const v1::ListPaymentsRequest* request,
+                                               v1::ListPaymentsResponse* response) {
+  return Reply(api_.ListPayments(*request), response);
+}
+grpc::Status PaymentsGrpcService::GetUnappliedCash(grpc::ServerContext*,
+                                                   const v1::GetUnappliedCashRequest* request,
+                                                   v1::UnappliedCash* response) {
+  return Reply(api_.GetUnappliedCash(*request), response);
+}
+grpc::Status PaymentsGrpcService::GetStatement(grpc::ServerContext*,
+                                               const v1::GetStatementRequest* request,
+                                               v1::Statement* response) {
+  return Reply(api_.GetStatement(*request), response);
+}
+
+}  // namespace ar::payments
