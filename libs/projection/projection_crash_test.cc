@@ -29,6 +29,7 @@ constexpr int kPartitions = 4;
 struct CrashCase {
   std::string log;    // "Embedded" or "Kafka"
   std::string store;  // "Memory" or "Redis"
+  friend void PrintTo(const CrashCase& c, std::ostream* os) { *os << c.log << "+" << c.store; }
 };
 
 std::string ChildBinary() {
