@@ -237,5 +237,42 @@ TEST_F(ProjectionTest, WaitForPositionReturnsOnceTheRecordIsCommitted) {
   EXPECT_FALSE(runner.WaitForPosition(later, absl::Milliseconds(50)));
 }
 
+// A handler whose dependency is not ready for account "late" until `ready` is set.
+class NotReadyYetHandler : public CountingHandler {
+ public:
+  absl::Status Apply(const v1::Event& event, const eventlog::Record& source,
+                     store::WriteBatch& batch) override {
+    if (event.account() == "late" && !ready) return absl::UnavailableError("not ready yet");
+    return CountingHandler::Apply(event, source, batch);
+  }
+  bool ready = false;
+};
+
+TEST_F(ProjectionTest, UnavailableFromTheHandlerRetriesInsteadOfDeadLettering) {
+  Append("early", MakeCountingRecord("early", 2, 0));
+  const eventlog::LogPosition late = Append("late", MakeCountingRecord("late", 3, 1));
+  NotReadyYetHandler handler;
+  ProjectionRunner runner(*log_, *store_, handler, Options());
+  ASSERT_TRUE(runner.Open().ok());
+  // Until the dependency is ready, the record is retried: never dead-lettered, never
+  // counted, and what came before it is committed.
+  for (int i = 0; i < 3; ++i) {
+    auto ran = runner.RunOnce();
+    if (!ran.ok()) {
+      EXPECT_TRUE(absl::IsUnavailable(ran.status())) << ran.status();
+    }
+  }
+  EXPECT_FALSE(runner.WaitForPosition(late, absl::Milliseconds(1)));
+  EXPECT_EQ(runner.stats().dead_lettered, 0);
+  EXPECT_EQ(Counts().count("late"), 0u);
+  handler.ready = true;
+  ASSERT_TRUE(ar::testing::WaitFor([&] {
+    runner.RunOnce().IgnoreError();
+    return runner.WaitForPosition(late, absl::Milliseconds(1));
+  }));
+  EXPECT_EQ(Counts(), (std::map<std::string, int64_t>{{"early", 2}, {"late", 3}}));
+  EXPECT_EQ(runner.stats().dead_lettered, 0);
+}
+
 }  // namespace
 }  // namespace ar::projection
