@@ -5,7 +5,6 @@
 
 #include <functional>
 #include <memory>
-#include <ostream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -24,8 +23,6 @@ class EventLogHarness {
 struct HarnessFactory {
   std::string name;  // used in test names: letters and digits only
   std::function<std::unique_ptr<EventLogHarness>()> make;
-  // Keeps ctest's test names readable (gtest would print the object's bytes).
-  friend void PrintTo(const HarnessFactory& f, std::ostream* os) { *os << f.name; }
 };
 
 HarnessFactory EmbeddedHarnessFactory();  // embedded_harness.cc
