@@ -1,0 +1,94 @@
+#include "services/invoicing/api/invoicing_commands.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/status_macros.h"
+
+namespace ar::invoicing {
+
+command::Decision ToCommandDecision(Decision decision) {
+  command::Decision out;
+  out.events = std::move(decision.events);
+  out.duplicate_of = std::move(decision.duplicate_of);
+  out.command_id = std::move(decision.command_id);
+  return out;
+}
+
+InvoicingCommands::InvoicingCommands(store::Store& store, command::CommandExecutor& executor,
+                                     CreditHoldPolicy credit_hold_policy)
+    : read_model_(store), executor_(executor), credit_hold_policy_(credit_hold_policy) {}
+
+absl::StatusOr<v1::CommandResult> InvoicingCommands::IssueInvoice(
+    const v1::IssueInvoiceRequest& request, const CommandContext& context) {
+  const v1::AccountRef& account = request.account();
+  // Checked before the executor keys its per-account slot by them.
+  RETURN_IF_ERROR(ValidateId(account.tenant(), "account.tenant"));
+  RETURN_IF_ERROR(ValidateId(account.account(), "account.account"));
+  return executor_.Execute(
+      account.tenant(), account.account(), [&]() -> absl::StatusOr<command::Decision> {
+        std::optional<v1::Invoice> existing;
+        if (!request.invoice_id().empty()) {
+          ASSIGN_OR_RETURN(existing, read_model_.GetInvoice(account.tenant(), request.invoice_id()));
+        }
+        ASSIGN_OR_RETURN(AccountView view, read_model_.GetAccount(account.tenant(), account.account()));
+        ASSIGN_OR_RETURN(Decision decision, DecideIssueInvoice(request, existing, view,
+                                                               credit_hold_policy_, context));
+        return ToCommandDecision(std::move(decision));
+      });
+}
+
+template <typename DecideOnInvoice>
+absl::StatusOr<v1::CommandResult> InvoicingCommands::ExecuteOnInvoice(
+    const std::string& tenant, const std::string& invoice_id, const DecideOnInvoice& decide) {
+  RETURN_IF_ERROR(ValidateId(tenant, "tenant"));
+  RETURN_IF_ERROR(ValidateId(invoice_id, "invoice_id"));
+  const auto not_found = [&] {
+    return absl::NotFoundError(absl::StrCat("invoice ", invoice_id, " of tenant ", tenant, " not found"));
+  };
+  // The account is the executor's key, so it is looked up first; the decision reads the
+  // invoice again under the account's slot, where no other command changes it.
+  ASSIGN_OR_RETURN(std::optional<v1::Invoice> found, read_model_.GetInvoice(tenant, invoice_id));
+  if (!found.has_value()) return not_found();
+  return executor_.Execute(
+      tenant, found->account().account(), [&]() -> absl::StatusOr<command::Decision> {
+        ASSIGN_OR_RETURN(std::optional<v1::Invoice> invoice, read_model_.GetInvoice(tenant, invoice_id));
+        if (!invoice.has_value()) return not_found();
+        ASSIGN_OR_RETURN(Decision decision, decide(*invoice));
+        return ToCommandDecision(std::move(decision));
+      });
+}
+
+absl::StatusOr<v1::CommandResult> InvoicingCommands::IssueCreditNote(
+    const v1::IssueCreditNoteRequest& request, const CommandContext& context) {
+  return ExecuteOnInvoice(
+      request.tenant(), request.invoice_id(),
+      [&](const v1::Invoice& invoice) -> absl::StatusOr<Decision> {
+        std::optional<std::string> used_for;
+        if (!request.credit_note_id().empty()) {
+          ASSIGN_OR_RETURN(used_for, read_model_.CreditNoteInvoice(request.tenant(), request.credit_note_id()));
+        }
+        return DecideIssueCreditNote(request, invoice, used_for, context);
+      });
+}
+
+absl::StatusOr<v1::CommandResult> InvoicingCommands::CancelInvoice(
+    const v1::CancelInvoiceRequest& request, const CommandContext& context) {
+  return ExecuteOnInvoice(request.tenant(), request.invoice_id(), [&](const v1::Invoice& invoice) {
+    return DecideCancelInvoice(request, invoice, context);
+  });
+}
+
+absl::StatusOr<v1::CommandResult> InvoicingCommands::DisputeInvoice(
+    const v1::DisputeInvoiceRequest& request, const CommandContext& context) {
+  return ExecuteOnInvoice(request.tenant(), request.invoice_id(), [&](const v1::Invoice& invoice) {
+    return DecideDisputeInvoice(request, invoice, context);
+  });
+}
+
+absl::StatusOr<v1::CommandResult> InvoicingCommands::ResolveDispute(
+    const v1::ResolveDisputeRequest& request, const CommandContext& context) {
+  return ExecuteOnInvoice(request.tenant(), request.invoice_id(), [&](const v1::Invoice& invoice) {
+    return DecideResolveDispute(request, invoice, context);
+  });
+}
+
+}  // namespace ar::invoicing

@@ -1,0 +1,51 @@
+#pragma once
+// Invoicing commands: read the state the rules need from the read model, run the pure
+// domain decision under the command executor (one command per account at a time, after
+// the read model caught up with the account's earlier commands), publish the events as
+// one record. Shared by the gRPC API and the raw ingest feed, so both obey the same rules
+// and the same idempotency.
+
+#include "absl/status/statusor.h"
+#include "ar/v1/common.pb.h"
+#include "ar/v1/invoicing.pb.h"
+#include "libs/command/command_executor.h"
+#include "libs/store/store.h"
+#include "services/invoicing/domain/invoice_rules.h"
+#include "services/invoicing/projection/read_model.h"
+
+namespace ar::invoicing {
+
+class InvoicingCommands {
+ public:
+  InvoicingCommands(store::Store& store, command::CommandExecutor& executor,
+                    CreditHoldPolicy credit_hold_policy);
+
+  absl::StatusOr<v1::CommandResult> IssueInvoice(const v1::IssueInvoiceRequest& request,
+                                                 const CommandContext& context);
+  // The commands below name only the invoice: its account comes from the stored invoice
+  // (NOT_FOUND when the tenant has no such invoice).
+  absl::StatusOr<v1::CommandResult> IssueCreditNote(const v1::IssueCreditNoteRequest& request,
+                                                    const CommandContext& context);
+  absl::StatusOr<v1::CommandResult> CancelInvoice(const v1::CancelInvoiceRequest& request,
+                                                  const CommandContext& context);
+  absl::StatusOr<v1::CommandResult> DisputeInvoice(const v1::DisputeInvoiceRequest& request,
+                                                   const CommandContext& context);
+  absl::StatusOr<v1::CommandResult> ResolveDispute(const v1::ResolveDisputeRequest& request,
+                                                   const CommandContext& context);
+
+ private:
+  // Runs `decide(invoice)` for an existing invoice under its account's executor slot.
+  template <typename DecideOnInvoice>
+  absl::StatusOr<v1::CommandResult> ExecuteOnInvoice(const std::string& tenant,
+                                                     const std::string& invoice_id,
+                                                     const DecideOnInvoice& decide);
+
+  ReadModel read_model_;
+  command::CommandExecutor& executor_;
+  CreditHoldPolicy credit_hold_policy_;
+};
+
+// The executor's form of a domain decision.
+command::Decision ToCommandDecision(Decision decision);
+
+}  // namespace ar::invoicing
