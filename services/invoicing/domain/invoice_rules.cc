@@ -858,7 +858,8 @@ bool Evolve(v1::Invoice& invoice, const v1::Event& event, const v1::LogPosition&
         }
       }
       if (!names_invoice) return false;
-      if (!applicable || !AddTo(*invoice.mutable_allocated(), -reversed)) {
+      if (!applicable || reversed == std::numeric_limits<int64_t>::min() ||
+          !AddTo(*invoice.mutable_allocated(), -reversed)) {
         Ignore(invoice, event, position, body.reversal_date(),
                absl::StrCat("reversal of payment ", body.payment_id(),
                             " names amounts that cannot apply to an invoice in ", currency));

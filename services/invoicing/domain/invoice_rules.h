@@ -101,7 +101,8 @@ struct LineFigures {
 absl::StatusOr<LineFigures> ComputeLine(int64_t quantity_milli, int64_t unit_price_minor,
                                         int32_t tax_rate_bp);
 
-// round_half_away_from_zero(numerator / denominator), denominator > 0.
+// round_half_away_from_zero(numerator / denominator). Requires denominator > 0 and
+// |numerator| < 2^125 (every caller multiplies two values of at most 2^63 and 2^50).
 __int128 DivideRoundHalfAwayFromZero(__int128 numerator, __int128 denominator);
 
 // ---- Commands -----------------------------------------------------------------------
