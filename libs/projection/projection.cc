@@ -140,8 +140,9 @@ absl::Status ProjectionRunner::RewindToCheckpoints() {
 absl::Status ProjectionRunner::ProcessRecord(const Record& record, store::WriteBatch& batch,
                                              std::vector<v1::DeadLetter>& dead_letters,
                                              int64_t& events, int64_t& unknown) {
-  // One envelope reused for every record: parsing into it recycles its memory.
-  v1::EventBatch& envelope = envelope_;
+  // Decoded on an arena that is reset once per batch: parsing allocates by bumping a
+  // pointer, and nothing is freed event by event (malloc/free dominated the profile).
+  v1::EventBatch& envelope = *google::protobuf::Arena::CreateMessage<v1::EventBatch>(&arena_);
   if (!envelope.ParseFromString(record.value)) {
     dead_letters.push_back(
         MakeDeadLetter(record, options_.name, "undecodable record: not an ar.v1.EventBatch"));
@@ -201,6 +202,12 @@ absl::StatusOr<int> ProjectionRunner::RunOnce() {
 }
 
 absl::StatusOr<int> ProjectionRunner::ApplyAndCommit(const std::vector<Record>& records) {
+  absl::StatusOr<int> applied = ApplyAndCommitDecoded(records);
+  arena_.Reset();
+  return applied;
+}
+
+absl::StatusOr<int> ProjectionRunner::ApplyAndCommitDecoded(const std::vector<Record>& records) {
   store::WriteBatch batch;
   std::vector<v1::DeadLetter> dead_letters;
   std::map<TopicPartition, int64_t> touched;  // partition -> next offset after this batch

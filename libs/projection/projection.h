@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "google/protobuf/arena.h"
 #include "ar/v1/events.pb.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/store/store.h"
@@ -38,7 +39,8 @@ class Handler {
  public:
   virtual ~Handler() = default;
 
-  // Adds the writes for `event` to `batch`. A non-OK status rejects the whole record the
+  // Adds the writes for `event` to `batch`; `event` lives only during the call (it is
+  // decoded on an arena reset after each batch). A non-OK status rejects the whole record the
   // event came in (its writes are dropped and it goes to the dead-letter topic with the
   // status message as the reason), except UNAVAILABLE: something the handler depends on
   // is not ready yet, so the record's writes are dropped, the records before it are
@@ -61,7 +63,8 @@ struct ProjectionOptions {
   // Otherwise this runner reads every partition of every topic itself.
   bool use_consumer_group = true;
   std::string deadletter_topic = "ar.deadletter";
-  int max_records_per_batch = 2000;
+  // Larger batches cost Redis more per event (its Lua commit checks every key first).
+  int max_records_per_batch = 500;
   absl::Duration poll_timeout = absl::Milliseconds(100);
   // Wait after a failed commit (store unreachable) before trying again.
   absl::Duration retry_backoff = absl::Milliseconds(200);
@@ -130,6 +133,7 @@ class ProjectionRunner {
   absl::Status SendDeadLetters(const std::vector<v1::DeadLetter>& dead_letters);
   absl::Status RewindToCheckpoints();
   void CommitGroupOffsetsForMonitoring();
+  absl::StatusOr<int> ApplyAndCommitDecoded(const std::vector<eventlog::Record>& records);
   void NoteCommitted(const eventlog::TopicPartition& tp, int64_t next_offset);
   void PollLoop();
 
@@ -143,7 +147,7 @@ class ProjectionRunner {
   // Touched only by the thread that polls (rebalance callbacks run inside Poll).
   std::map<eventlog::TopicPartition, PartitionProgress> progress_;
   absl::Status rebalance_error_;
-  v1::EventBatch envelope_;
+  google::protobuf::Arena arena_;  // decoded envelopes of the batch being applied
   absl::Time last_group_offset_commit_ = absl::InfinitePast();
 
   std::thread thread_;
