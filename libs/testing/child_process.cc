@@ -1,6 +1,7 @@
 #include "libs/testing/child_process.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,9 @@ ChildProcess ChildProcess::Fork(const std::function<int()>& body) {
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork() failed");
   if (pid == 0) {
+    // A test that dies must not leave its children running (a server on a port, a
+    // writer on a data dir): the kernel kills them with it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int code = body();
     std::fflush(nullptr);
     _exit(code);
@@ -38,6 +42,7 @@ ChildProcess ChildProcess::Exec(const std::vector<std::string>& argv) {
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork() failed");
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     execvp(args[0], args.data());
     _exit(127);
   }
