@@ -15,6 +15,18 @@ using eventlog::TopicPartitionOffset;
 
 constexpr absl::Duration kDeadLetterTimeout = absl::Seconds(30);
 constexpr absl::Duration kGroupOffsetCommitInterval = absl::Seconds(1);
+// Enough for a default batch of 500 service records; larger batches add blocks of up to
+// kMaxArenaBlockBytes, freed at the next Reset.
+constexpr size_t kArenaInitialBlockBytes = size_t{1} << 20;
+constexpr size_t kMaxArenaBlockBytes = size_t{1} << 20;
+
+google::protobuf::ArenaOptions ArenaOptionsFor(char* initial_block) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = initial_block;
+  options.initial_block_size = kArenaInitialBlockBytes;
+  options.max_block_size = kMaxArenaBlockBytes;
+  return options;
+}
 
 v1::DeadLetter MakeDeadLetter(const Record& record, std::string_view projection,
                               std::string reason) {
@@ -34,7 +46,12 @@ v1::DeadLetter MakeDeadLetter(const Record& record, std::string_view projection,
 
 ProjectionRunner::ProjectionRunner(eventlog::EventLog& log, store::Store& store,
                                    Handler& handler, ProjectionOptions options)
-    : log_(log), store_(store), handler_(handler), options_(std::move(options)) {}
+    : log_(log),
+      store_(store),
+      handler_(handler),
+      options_(std::move(options)),
+      arena_block_(new char[kArenaInitialBlockBytes]),
+      arena_(ArenaOptionsFor(arena_block_.get())) {}
 
 ProjectionRunner::~ProjectionRunner() { Stop(); }
 
@@ -106,12 +123,19 @@ void ProjectionRunner::OnAssigned(std::vector<TopicPartitionOffset>& assigned) {
 void ProjectionRunner::NoteCommitted(const TopicPartition& tp, int64_t next_offset) {
   // What the store holds counts as applied, also when this runner did not write it (a
   // checkpoint from before a restart): WaitForPosition must not wait for it again.
-  {
-    std::lock_guard lock(mu_);
-    int64_t& committed = committed_[tp];
-    if (next_offset > committed) committed = next_offset;
+  std::lock_guard lock(mu_);
+  int64_t& committed = committed_[tp];
+  if (next_offset > committed) committed = next_offset;
+  auto partition = waiters_.find(tp);
+  if (partition == waiters_.end()) return;
+  std::multimap<int64_t, Waiter*>& waiting = partition->second;
+  // Wake exactly the waiters whose offset is now below the committed position.
+  const auto end = waiting.lower_bound(committed);
+  for (auto it = waiting.begin(); it != end; ++it) {
+    it->second->done = true;
+    it->second->cv.notify_one();
   }
-  committed_cv_.notify_all();
+  waiting.erase(waiting.begin(), end);
 }
 
 void ProjectionRunner::OnRevoked(const std::vector<TopicPartition>& revoked) {
@@ -208,7 +232,8 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommit(const std::vector<Record>& 
 }
 
 absl::StatusOr<int> ProjectionRunner::ApplyAndCommitDecoded(const std::vector<Record>& records) {
-  store::WriteBatch batch;
+  store::WriteBatch& batch = batch_;
+  batch.Clear();
   std::vector<v1::DeadLetter> dead_letters;
   std::map<TopicPartition, int64_t> touched;  // partition -> next offset after this batch
   int64_t events = 0, unknown = 0, taken = 0;
@@ -340,11 +365,22 @@ void ProjectionRunner::Stop() {
 
 bool ProjectionRunner::WaitForPosition(const eventlog::LogPosition& position,
                                        absl::Duration timeout) {
+  const TopicPartition tp{position.topic, position.partition};
   std::unique_lock lock(mu_);
-  return committed_cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] {
-    auto it = committed_.find({position.topic, position.partition});
-    return it != committed_.end() && it->second > position.offset;
-  });
+  auto committed = committed_.find(tp);
+  if (committed != committed_.end() && committed->second > position.offset) return true;
+  if (timeout <= absl::ZeroDuration()) return false;
+  Waiter waiter;
+  auto registered = waiters_[tp].emplace(position.offset, &waiter);
+  bool done = true;
+  if (timeout == absl::InfiniteDuration()) {
+    waiter.cv.wait(lock, [&] { return waiter.done; });
+  } else {
+    done = waiter.cv.wait_for(lock, absl::ToChronoMicroseconds(timeout), [&] { return waiter.done; });
+  }
+  // NoteCommitted removes the waiters it wakes; a timed-out one removes itself.
+  if (!done) waiters_[tp].erase(registered);
+  return done;
 }
 
 ProjectionStats ProjectionRunner::stats() const {

@@ -39,16 +39,18 @@ class StateCache {
     return std::optional<State>(std::move(state));
   }
 
-  // Records the new state in the batch and in the cache.
-  void Put(const std::string& key, const State& state, store::WriteBatch& batch) {
+  // Records the new state in the batch and in the cache. Taken by value: a caller done
+  // with its state moves it in (states are large protos; copying them was a visible part
+  // of a projection's cost).
+  void Put(const std::string& key, State state, store::WriteBatch& batch) {
     batch.Set(key, state.SerializeAsString());
     auto cached = cache_.find(key);
     if (cached == cache_.end()) {
       undo_.emplace_back(key, std::nullopt);
-      cache_[key] = state;
+      cache_.emplace(key, std::move(state));
     } else {
       undo_.emplace_back(key, std::move(cached->second));
-      cached->second = state;
+      cached->second = std::move(state);
     }
   }
 

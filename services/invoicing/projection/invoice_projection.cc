@@ -104,13 +104,15 @@ void InvoiceProjection::ApplyToInvoice(v1::Invoice& invoice, const v1::Event& ev
   const int64_t open_before = invoice.open_balance().minor_units();
   if (!Evolve(invoice, event, position)) return;
   const v1::AccountRef& account = invoice.account();
-  invoices_.Put(InvoiceKey(account.tenant(), invoice.invoice_id()), invoice, batch);
   const int64_t delta = invoice.open_balance().minor_units() - open_before;
   if (delta != 0) {
     batch.HIncrBy(BalanceKey(account.tenant(), account.account()),
                   invoice.open_balance().currency(), delta);
   }
   IndexCreditNote(invoice, event, batch);
+  // Last: the state moves into the cache (no copy).
+  const std::string key = InvoiceKey(account.tenant(), invoice.invoice_id());
+  invoices_.Put(key, std::move(invoice), batch);
 }
 
 void InvoiceProjection::IndexCreditNote(const v1::Invoice& invoice, const v1::Event& event,
@@ -157,7 +159,6 @@ absl::Status InvoiceProjection::ApplyIssued(const v1::Event& event,
   }
 
   const v1::AccountRef& account = invoice.account();
-  invoices_.Put(key, invoice, batch);
   batch.ZAdd(DueIndexKey(account.tenant(), account.account()), invoice.invoice_id(),
              core::DayNumber(due_day));
   // Always, even for 0: the field exists for every currency the account was invoiced in,
@@ -167,6 +168,9 @@ absl::Status InvoiceProjection::ApplyIssued(const v1::Event& event,
   if (!issued.account_name().empty()) {
     batch.HSet(AccountKey(account.tenant(), account.account()), kNameField, issued.account_name());
   }
+  // Last: the state moves into the cache (no copy). The key's other writes come first in
+  // the batch, which is fine: they are different keys.
+  invoices_.Put(key, std::move(invoice), batch);
   return absl::OkStatus();
 }
 
@@ -186,7 +190,7 @@ absl::Status InvoiceProjection::HoldPending(const std::string& tenant,
   v1::PendingInvoiceEvent* entry = held.add_events();
   *entry->mutable_event() = event;
   *entry->mutable_position() = position;
-  pending_.Put(key, held, batch);
+  pending_.Put(key, std::move(held), batch);
   return absl::OkStatus();
 }
 

@@ -150,9 +150,9 @@ absl::Status PaymentsProjection::ApplyEvent(const v1::Event& event, const v1::Lo
                  DayNumberOf(payment.value_date()));
     }
     SetPaymentOpen(view, *payment_id, PaymentCarriesCash(payment));
-    payments_.Put(payment_key, payment, batch);
+    payments_.Put(payment_key, std::move(payment), batch);
   }
-  accounts_.Put(account_key, view, batch);
+  accounts_.Put(account_key, std::move(view), batch);
   for (const LedgerEntry& entry : ledger) {
     batch.ZAdd(Keys::Ledger(tenant, entry.currency, account), EncodeLedgerMember(entry), entry.day);
   }
