@@ -118,11 +118,10 @@ void BM_EmbeddedAppendDurable(benchmark::State& state) {
   for (auto _ : state) {
     for (int i = 0; i < kBatch; ++i, ++appended) {
       window.Acquire();
-      opened->producer->Append(kTopic, keys[static_cast<size_t>(appended % kAccounts)],
-                               values[static_cast<size_t>(appended % 1024)],
-                               [&window](absl::StatusOr<LogPosition> position) {
-                                 window.Release(position.ok());
-                               });
+      opened->producer->Append(
+          kTopic, keys[static_cast<size_t>(appended % kAccounts)],
+          values[static_cast<size_t>(appended % 1024)],
+          [&window](absl::StatusOr<LogPosition> position) { window.Release(position.ok()); });
     }
     if (!opened->producer->Flush(absl::Minutes(5)).ok()) {
       state.SkipWithError("Flush timed out");
@@ -150,7 +149,8 @@ void BM_EmbeddedAppendOneByOne(benchmark::State& state) {
   const std::string value = MakeValue(random);
   int64_t appended = 0;
   for (auto _ : state) {
-    auto position = opened->producer->AppendAndWait(kTopic, absl::StrCat("account-", appended % 97), value);
+    auto position =
+        opened->producer->AppendAndWait(kTopic, absl::StrCat("account-", appended % 97), value);
     if (!position.ok()) {
       state.SkipWithError("append failed");
       break;

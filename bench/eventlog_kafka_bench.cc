@@ -78,7 +78,11 @@ void BM_KafkaAppendBatched(benchmark::State& state) {
   state.SetBytesProcessed(appended * static_cast<int64_t>(kRecordBytes));
   state.counters["in_flight"] = static_cast<double>(batch);
 }
-BENCHMARK(BM_KafkaAppendBatched)->Arg(1'000)->Arg(10'000)->Arg(100'000)->UseRealTime()
+BENCHMARK(BM_KafkaAppendBatched)
+    ->Arg(1'000)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 // One produce round trip: AppendAndWait of a single record (what a command waits for),
@@ -113,7 +117,8 @@ void BM_KafkaAppendOneByOne(benchmark::State& state) {
   }
   int64_t appended = 0;
   for (auto _ : state) {
-    auto position = (*producer)->AppendAndWait(kTopic, absl::StrCat("account-", appended % kAccounts), value);
+    auto position =
+        (*producer)->AppendAndWait(kTopic, absl::StrCat("account-", appended % kAccounts), value);
     if (!position.ok()) {
       state.SkipWithError(position.status().ToString().c_str());
       break;

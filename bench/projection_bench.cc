@@ -127,7 +127,12 @@ void BM_ProjectionIntoRedis(benchmark::State& state) {
   RunProjection(state, **store);
 }
 // Real time: the work happens in redis-server, not on this thread.
-BENCHMARK(BM_ProjectionIntoRedis)->Arg(100)->Arg(500)->Arg(2000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ProjectionIntoRedis)
+    ->Arg(100)
+    ->Arg(500)
+    ->Arg(2000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace ar

@@ -92,7 +92,8 @@ v1::IssueInvoiceRequest InvoiceRequest(const std::string& account, const std::st
     const char* description;
     int64_t quantity_milli, unit_price_minor;
     int32_t tax_rate_bp;
-  } lines[] = {{"widgets", 2000, 4000, 1900}, {"gears", 1500, 1234, 700}, {"shipping", 1000, 500, 0}};
+  } lines[] = {
+      {"widgets", 2000, 4000, 1900}, {"gears", 1500, 1234, 700}, {"shipping", 1000, 500, 0}};
   for (const auto& l : lines) {
     v1::InvoiceLineInput* line = request.add_lines();
     line->set_description(l.description);
@@ -247,8 +248,7 @@ class Load {
     // Client c works on accounts c, c + clients, c + 2 * clients, ...: never two clients
     // on one account, so the per-account command lock never makes them wait for each other.
     const int64_t account_round = client.step / kCommandsPerAccount;
-    const std::string account =
-        absl::StrCat("C-", client.index + account_round * clients_);
+    const std::string account = absl::StrCat("C-", client.index + account_round * clients_);
     const int64_t pair = client.step / 2;
     const std::string invoice_id = absl::StrCat("INV-", client.index, "-", pair);
     client.owned_context = std::make_unique<grpc::ClientContext>();
@@ -342,7 +342,12 @@ void BM_CommandsThroughGrpc(benchmark::State& state) {
   state.counters["p99_us"] = Percentile(load.latencies_us(), 0.99);
 }
 // Real time: the work happens on the server's threads, not on this one.
-BENCHMARK(BM_CommandsThroughGrpc)->Arg(16)->Arg(64)->Arg(256)->Iterations(5)->UseRealTime()
+BENCHMARK(BM_CommandsThroughGrpc)
+    ->Arg(16)
+    ->Arg(64)
+    ->Arg(256)
+    ->Iterations(5)
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 // ---- Projections ----------------------------------------------------------------------
@@ -447,8 +452,8 @@ void RunServiceProjections(benchmark::State& state, bool invoicing, bool payment
       state.SkipWithError(log.status().ToString().c_str());
       return;
     }
-    for (const char* topic : {topics::kInvoicing, topics::kPayments, topics::kCredit,
-                              topics::kCollections}) {
+    for (const char* topic :
+         {topics::kInvoicing, topics::kPayments, topics::kCredit, topics::kCollections}) {
       if (!(*log)->CreateTopic({topic, kPartitions}).ok()) {
         state.SkipWithError("cannot create topics");
         return;
@@ -464,11 +469,14 @@ void RunServiceProjections(benchmark::State& state, bool invoicing, bool payment
       options.name = name;
       options.topics = std::move(runner_topics);
       options.use_consumer_group = false;
-      runners.push_back(std::make_unique<projection::ProjectionRunner>(**log, *store, handler, options));
+      runners.push_back(
+          std::make_unique<projection::ProjectionRunner>(**log, *store, handler, options));
       return runners.back()->Open();
     };
     absl::Status opened = absl::OkStatus();
-    if (invoicing) opened.Update(add_runner(invoice_handler, "invoicing", invoicing::InvoiceProjection::Topics()));
+    if (invoicing)
+      opened.Update(
+          add_runner(invoice_handler, "invoicing", invoicing::InvoiceProjection::Topics()));
     if (payments) {
       opened.Update(add_runner(payments_handler, "payments",
                                {topics::kPayments, topics::kInvoicing, topics::kCollections}));
@@ -487,7 +495,8 @@ void RunServiceProjections(benchmark::State& state, bool invoicing, bool payment
       for (auto& runner : runners) {
         auto applied = runner->ApplyAndCommit(batch);
         if (!applied.ok() || *applied != static_cast<int>(batch.size())) {
-          state.SkipWithError(applied.ok() ? "records skipped" : applied.status().ToString().c_str());
+          state.SkipWithError(applied.ok() ? "records skipped"
+                                           : applied.status().ToString().c_str());
           return;
         }
       }

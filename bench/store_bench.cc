@@ -4,13 +4,12 @@
 // starts). A raw MULTI/EXEC pipeline of the same writes shows what the all-or-nothing
 // Lua commit costs over Redis's fastest (but not all-or-nothing) transaction.
 
+#include <benchmark/benchmark.h>
 #include <hiredis/hiredis.h>
 
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "absl/strings/str_cat.h"
 #include "libs/store/memory_store.h"
@@ -63,8 +62,8 @@ void RunCommits(benchmark::State& state, store::Store& store) {
   }
   const int64_t events = state.iterations() * events_per_batch;
   state.SetItemsProcessed(events * kWritesPerEvent);  // items/s = writes/s
-  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
 }
 
 void BM_CommitIntoMemory(benchmark::State& state) {
@@ -96,7 +95,11 @@ void BM_CommitIntoRedis(benchmark::State& state) {
   }
   RunCommits(state, **store);
 }
-BENCHMARK(BM_CommitIntoRedis)->Arg(100)->Arg(1000)->Arg(5000)->Unit(benchmark::kMillisecond)
+BENCHMARK(BM_CommitIntoRedis)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(5000)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 // The same writes as MULTI ... EXEC in one pipelined round trip, through hiredis directly:
@@ -159,8 +162,8 @@ void BM_RedisMultiExecBaseline(benchmark::State& state) {
   redisFree(context);
   const int64_t events = state.iterations() * events_per_batch;
   state.SetItemsProcessed(events * kWritesPerEvent);
-  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_RedisMultiExecBaseline)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -26,7 +26,8 @@ void StampEnvelope(v1::Event& event, const v1::AccountRef& account, const std::s
   event.set_subsidiary(account.subsidiary());
   event.set_account(account.account());
   event.set_recorded_at_unix_micros(recorded_at_unix_micros);
-  if (event.occurred_at_unix_micros() == 0) event.set_occurred_at_unix_micros(recorded_at_unix_micros);
+  if (event.occurred_at_unix_micros() == 0)
+    event.set_occurred_at_unix_micros(recorded_at_unix_micros);
   event.set_correlation_id(correlation_id);
   if (event.schema_version() == 0) event.set_schema_version(1);
 }
@@ -62,10 +63,10 @@ absl::StatusOr<v1::CommandResult> CommandExecutor::Execute(const std::string& te
     std::lock_guard account_lock(slot->mu);
     if (slot->last_published) {
       if (!projection_.WaitForPosition(*slot->last_published, options_.catch_up_timeout)) {
-        return absl::UnavailableError(absl::StrCat(
-            "the read model has not caught up with the account's last command (",
-            slot->last_published->topic, "/", slot->last_published->partition, "@",
-            slot->last_published->offset, "); try again"));
+        return absl::UnavailableError(
+            absl::StrCat("the read model has not caught up with the account's last command (",
+                         slot->last_published->topic, "/", slot->last_published->partition, "@",
+                         slot->last_published->offset, "); try again"));
       }
       slot->last_published.reset();
     }
@@ -106,9 +107,8 @@ absl::Status CommandExecutor::CatchUp(eventlog::EventLog& log,
       ASSIGN_OR_RETURN(int64_t end, log.EndOffset({topic, p}));
       if (end == 0) continue;
       if (!projection_.WaitForPosition({topic, p, end - 1}, deadline - absl::Now())) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("projection did not catch up with ", topic, "/", p, " (end offset ", end,
-                         ") in time"));
+        return absl::DeadlineExceededError(absl::StrCat("projection did not catch up with ", topic,
+                                                        "/", p, " (end offset ", end, ") in time"));
       }
     }
   }

@@ -68,8 +68,8 @@ CREATE TABLE group_offsets(
 // SQLite plumbing
 
 absl::Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
-  std::string message =
-      absl::StrCat(std::string(what), ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string message = absl::StrCat(std::string(what), ": ",
+                                     db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
@@ -114,8 +114,8 @@ class ResetOnExit {
 // pointer handed to SQLite is never null.
 int BindBlob(sqlite3_stmt* statement, int index, std::string_view bytes) {
   static const char kEmpty[1] = {0};
-  return sqlite3_bind_blob64(statement, index, bytes.empty() ? kEmpty : bytes.data(),
-                             bytes.size(), SQLITE_STATIC);
+  return sqlite3_bind_blob64(statement, index, bytes.empty() ? kEmpty : bytes.data(), bytes.size(),
+                             SQLITE_STATIC);
 }
 
 int BindText(sqlite3_stmt* statement, int index, std::string_view text) {
@@ -463,9 +463,9 @@ absl::StatusOr<std::shared_ptr<LogCore>> LogCore::Open(const EmbeddedLogOptions&
   if (::flock(core->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     const int flock_error = errno;
     if (flock_error == EWOULDBLOCK) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "embedded log: ", dir,
-          " is already open by another event log (in this process or another one)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("embedded log: ", dir,
+                       " is already open by another event log (in this process or another one)"));
     }
     return ErrnoStatus(flock_error, absl::StrCat("embedded log: cannot lock ", lock_path));
   }
@@ -508,8 +508,8 @@ absl::Status LogCore::OpenDatabase() {
                        ", newer than this build understands (", kSchemaVersion, ")"));
     }
     if (user_version != kSchemaVersion) {
-      return absl::DataLossError(absl::StrCat("embedded log: ", path,
-                                              " has an invalid schema version ", user_version));
+      return absl::DataLossError(
+          absl::StrCat("embedded log: ", path, " has an invalid schema version ", user_version));
     }
   }
 
@@ -542,9 +542,8 @@ absl::Status LogCore::OpenDatabase() {
 absl::Status LogCore::LoadTopics() {
   ASSIGN_OR_RETURN(Statement list_topics,
                    admin_.Prepare("SELECT id, name, partitions FROM topics ORDER BY id"));
-  ASSIGN_OR_RETURN(Statement last_offset,
-                   admin_.Prepare("SELECT max(offset) FROM records "
-                                  "WHERE topic_id = ?1 AND partition = ?2"));
+  ASSIGN_OR_RETURN(Statement last_offset, admin_.Prepare("SELECT max(offset) FROM records "
+                                                         "WHERE topic_id = ?1 AND partition = ?2"));
   std::map<std::string, std::unique_ptr<TopicState>, std::less<>> topics;
   while (true) {
     const int rc = sqlite3_step(list_topics.get());
@@ -584,10 +583,10 @@ absl::Status LogCore::StartWriter() {
                    Connection::Open(database_path_, /*create=*/false, options_.lock_timeout));
   RETURN_IF_ERROR(writer_connection_.MakeDurable());
   ASSIGN_OR_RETURN(writer_transactions_, TransactionStatements::Prepare(writer_connection_));
-  ASSIGN_OR_RETURN(insert_record_,
-                   writer_connection_.Prepare(
-                       "INSERT INTO records(topic_id, partition, offset, key, value, "
-                       "timestamp_unix_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  ASSIGN_OR_RETURN(
+      insert_record_,
+      writer_connection_.Prepare("INSERT INTO records(topic_id, partition, offset, key, value, "
+                                 "timestamp_unix_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   ASSIGN_OR_RETURN(checkpoint_connection_,
                    Connection::Open(database_path_, /*create=*/false, options_.lock_timeout));
   RETURN_IF_ERROR(checkpoint_connection_.MakeDurable());
@@ -668,9 +667,8 @@ bool LogCore::Enqueue(PendingAppend& append) {
   // The writer thread itself (a delivery callback appending) must never wait for space
   // only it can make.
   if (!OnWriterThread()) {
-    queue_not_full_.wait(lock, [this] {
-      return queue_.size() < options_.max_pending_appends || writer_stopping_;
-    });
+    queue_not_full_.wait(
+        lock, [this] { return queue_.size() < options_.max_pending_appends || writer_stopping_; });
   }
   if (writer_stopping_) return false;
   queue_.push_back(std::move(append));
@@ -682,9 +680,9 @@ bool LogCore::Enqueue(PendingAppend& append) {
 std::vector<PendingAppend> LogCore::RemoveQueued(const ProducerState* producer) {
   std::vector<PendingAppend> removed;
   std::lock_guard lock(queue_mu_);
-  auto kept = std::stable_partition(queue_.begin(), queue_.end(), [producer](const PendingAppend& a) {
-    return a.producer.get() != producer;
-  });
+  auto kept = std::stable_partition(
+      queue_.begin(), queue_.end(),
+      [producer](const PendingAppend& a) { return a.producer.get() != producer; });
   removed.assign(std::make_move_iterator(kept), std::make_move_iterator(queue_.end()));
   queue_.erase(kept, queue_.end());
   if (!removed.empty()) queue_not_full_.notify_all();
@@ -716,8 +714,8 @@ void LogCore::WriteBatch(std::vector<PendingAppend>& batch) {
   }
   if (wal_too_long) {
     // Blocking, but rare: only when background checkpoints could not keep up.
-    sqlite3_wal_checkpoint_v2(writer_connection_.get(), nullptr, SQLITE_CHECKPOINT_RESTART,
-                              nullptr, nullptr);
+    sqlite3_wal_checkpoint_v2(writer_connection_.get(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr,
+                              nullptr);
     std::lock_guard lock(checkpoint_mu_);
     wal_pages_ = 0;
   }
@@ -811,9 +809,8 @@ void LogCore::WriteBatch(std::vector<PendingAppend>& batch) {
 absl::Status LogCore::CreateTopic(const TopicSpec& spec) {
   if (spec.name.empty()) return absl::InvalidArgumentError("CreateTopic: empty topic name");
   if (spec.partitions <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("CreateTopic ", spec.name, ": partition count must be positive, got ",
-                     spec.partitions));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CreateTopic ", spec.name, ": partition count must be positive, got ", spec.partitions));
   }
   std::lock_guard admin_lock(admin_mu_);
   {
@@ -1070,9 +1067,9 @@ class EmbeddedProducer final : public Producer {
         lock, absl::ToChronoNanoseconds(std::max(timeout, absl::ZeroDuration())),
         [this] { return state_->in_flight == 0; });
     if (!drained) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "embedded log: ", state_->in_flight, " appends still pending after ",
-          absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(absl::StrCat("embedded log: ", state_->in_flight,
+                                                      " appends still pending after ",
+                                                      absl::FormatDuration(timeout)));
     }
     return absl::OkStatus();
   }
@@ -1088,8 +1085,8 @@ class EmbeddedProducer final : public Producer {
     std::vector<PendingAppend> left = core_->RemoveQueued(state_.get());
     for (PendingAppend& append : left) {
       if (append.on_delivery) {
-        append.on_delivery(absl::UnavailableError(
-            "embedded log: producer stopped before the record was written"));
+        append.on_delivery(
+            absl::UnavailableError("embedded log: producer stopped before the record was written"));
       }
     }
     FinishDeliveries(left);
@@ -1126,9 +1123,10 @@ class EmbeddedConsumer final : public Consumer {
     ASSIGN_OR_RETURN(read_committed_,
                      connection_.Prepare("SELECT next_offset FROM group_offsets WHERE "
                                          "group_id = ?1 AND topic_id = ?2 AND partition = ?3"));
-    ASSIGN_OR_RETURN(write_committed_,
-                     connection_.Prepare("INSERT OR REPLACE INTO group_offsets(group_id, "
-                                         "topic_id, partition, next_offset) VALUES (?1, ?2, ?3, ?4)"));
+    ASSIGN_OR_RETURN(
+        write_committed_,
+        connection_.Prepare("INSERT OR REPLACE INTO group_offsets(group_id, "
+                            "topic_id, partition, next_offset) VALUES (?1, ?2, ?3, ?4)"));
     return absl::OkStatus();
   }
 
@@ -1362,11 +1360,13 @@ class EmbeddedConsumer final : public Consumer {
     std::vector<TopicPartition> claimed = core_->ClaimAssignable(options_.group_id, member_id_);
     if (claimed.empty()) return absl::OkStatus();
     std::vector<TopicPartitionOffset> assigned;
-    for (const TopicPartition& tp : claimed) assigned.push_back({tp.topic, tp.partition, kOffsetCommitted});
+    for (const TopicPartition& tp : claimed)
+      assigned.push_back({tp.topic, tp.partition, kOffsetCommitted});
     if (options_.listener.on_assigned) options_.listener.on_assigned(assigned);
     // The listener chooses start offsets; the partitions themselves are the group's call.
     std::map<TopicPartition, int64_t> requested;
-    for (const TopicPartitionOffset& tpo : assigned) requested[{tpo.topic, tpo.partition}] = tpo.offset;
+    for (const TopicPartitionOffset& tpo : assigned)
+      requested[{tpo.topic, tpo.partition}] = tpo.offset;
     absl::Status first_error;
     for (const TopicPartition& tp : claimed) {
       auto it = requested.find(tp);
@@ -1449,8 +1449,9 @@ class EmbeddedConsumer final : public Consumer {
         record.offset = sqlite3_column_int64(statement, 0);
         // Offsets are dense: anything else means the file was damaged behind our back.
         if (record.offset != f.state->position) {
-          return absl::DataLossError(absl::StrCat("embedded log: ", Describe(*f.tp), " expected offset ",
-                                                  f.state->position, ", found ", record.offset));
+          return absl::DataLossError(absl::StrCat("embedded log: ", Describe(*f.tp),
+                                                  " expected offset ", f.state->position,
+                                                  ", found ", record.offset));
         }
         record.topic = f.tp->topic;
         record.partition = f.tp->partition;
@@ -1465,7 +1466,8 @@ class EmbeddedConsumer final : public Consumer {
       // them (and Poll must not spin on a partition that claims to have more).
       if (f.state->position - first != wanted) {
         return absl::DataLossError(absl::StrCat("embedded log: ", Describe(*f.tp), " offsets ",
-                                                f.state->position, "..", f.end - 1, " are missing"));
+                                                f.state->position, "..", f.end - 1,
+                                                " are missing"));
       }
     }
     return records;
@@ -1519,8 +1521,7 @@ class EmbeddedEventLog final : public EventLog {
   }
   absl::StatusOr<std::unique_ptr<Consumer>> NewConsumer(ConsumerOptions options) override {
     if (options.auto_offset_reset != kOffsetBeginning && options.auto_offset_reset != kOffsetEnd) {
-      return absl::InvalidArgumentError(
-          "auto_offset_reset must be kOffsetBeginning or kOffsetEnd");
+      return absl::InvalidArgumentError("auto_offset_reset must be kOffsetBeginning or kOffsetEnd");
     }
     auto consumer = std::make_unique<EmbeddedConsumer>(core_, std::move(options));
     RETURN_IF_ERROR(consumer->Init());

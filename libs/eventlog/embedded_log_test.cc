@@ -3,6 +3,8 @@
 // in-process group hand-over, prompt wake-ups. Also the murmur2 partitioner, checked
 // against the reference vectors and against librdkafka itself.
 
+#include "libs/eventlog/embedded_log.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
@@ -12,11 +14,11 @@
 
 #include <atomic>
 #include <cerrno>
-#include <limits>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
@@ -28,7 +30,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/testing/child_process.h"
 #include "libs/testing/temp_dir.h"
@@ -151,7 +152,8 @@ TEST(EmbeddedLogOpenTest, DamagedPagesGiveErrorsNotCrashes) {
     ASSERT_TRUE((*log)->CreateTopic({"t", 2}).ok());
     auto producer = (*log)->NewProducer();
     ASSERT_TRUE(producer.ok());
-    for (int i = 0; i < 2000; ++i) (*producer)->Append("t", absl::StrCat(i), std::string(300, 'v'), nullptr);
+    for (int i = 0; i < 2000; ++i)
+      (*producer)->Append("t", absl::StrCat(i), std::string(300, 'v'), nullptr);
     ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
   }
   // Scribble over everything after the first page (the header stays plausible).
@@ -177,8 +179,9 @@ TEST(EmbeddedLogOpenTest, AForeignSqliteDatabaseIsRefusedAndLeftUntouched) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE invoices(id INTEGER PRIMARY KEY, amount INTEGER);"
-                               "INSERT INTO invoices VALUES (1, 100);",
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE invoices(id INTEGER PRIMARY KEY, amount INTEGER);"
+                           "INSERT INTO invoices VALUES (1, 100);",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
@@ -198,7 +201,8 @@ TEST(EmbeddedLogOpenTest, ADatabaseWithAnotherApplicationIdIsRefused) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "PRAGMA application_id=1234;", nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA application_id=1234;", nullptr, nullptr, nullptr),
+              SQLITE_OK);
     sqlite3_close(db);
   }
   auto opened = Open(dir.path());
@@ -213,7 +217,8 @@ TEST(EmbeddedLogOpenTest, ReopenKeepsTopicsRecordsAndOffsets) {
     ASSERT_TRUE((*log)->CreateTopic({"kept", 3}).ok());
     auto producer = (*log)->NewProducer();
     ASSERT_TRUE(producer.ok());
-    for (int i = 0; i < 30; ++i) ASSERT_TRUE((*producer)->AppendAndWait("kept", "one-key", absl::StrCat(i)).ok());
+    for (int i = 0; i < 30; ++i)
+      ASSERT_TRUE((*producer)->AppendAndWait("kept", "one-key", absl::StrCat(i)).ok());
   }
   auto log = Open(dir.path());
   ASSERT_TRUE(log.ok()) << log.status();
@@ -327,7 +332,8 @@ TEST_F(EmbeddedLogTest, AJoiningMemberGetsPartitionsOnlyAfterTheOwnerRevokedThem
 
 TEST_F(EmbeddedLogTest, AListenerChosenStartOffsetIsHonoured) {
   ASSERT_TRUE(log_->CreateTopic({"chosen", 1}).ok());
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(producer_->AppendAndWait("chosen", "k", absl::StrCat(i)).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(producer_->AppendAndWait("chosen", "k", absl::StrCat(i)).ok());
   RebalanceListener listener;
   listener.on_assigned = [](std::vector<TopicPartitionOffset>& assigned) {
     for (TopicPartitionOffset& tpo : assigned) tpo.offset = 7;
@@ -352,10 +358,12 @@ TEST_F(EmbeddedLogTest, MisuseGivesStatusesNotCrashes) {
   EXPECT_EQ(loner->Assign({{"misuse", 5, 0}}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(loner->Assign({{"missing", 0, 0}}).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(loner->Seek({"misuse", 0, 0}).code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(loner->Poll(0, absl::ZeroDuration()).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(loner->Poll(0, absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kInvalidArgument);
   loner->Close();
   loner->Close();  // idempotent
-  EXPECT_EQ(loner->Poll(1, absl::ZeroDuration()).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(loner->Poll(1, absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(EmbeddedLogTest, ConsumersOutlivingTheLogGetUnavailable) {
@@ -403,13 +411,14 @@ int AppendUntilKilled(const std::string& dir, int round, int ack_fd) {
     // an arbitrary point of one of them.
     while (in_flight.load() > 5000) std::this_thread::yield();
     in_flight.fetch_add(1);
-    (*producer)->Append("crash", CrashKey(index), CrashValue(round, index),
-                        [&in_flight, round, index, ack_fd](absl::StatusOr<LogPosition> position) {
-                          in_flight.fetch_sub(1);
-                          if (!position.ok()) return;
-                          Acknowledgement ack{round, index, position->partition, 0, position->offset};
-                          if (::write(ack_fd, &ack, sizeof(ack)) != sizeof(ack)) _exit(5);
-                        });
+    (*producer)->Append(
+        "crash", CrashKey(index), CrashValue(round, index),
+        [&in_flight, round, index, ack_fd](absl::StatusOr<LogPosition> position) {
+          in_flight.fetch_sub(1);
+          if (!position.ok()) return;
+          Acknowledgement ack{round, index, position->partition, 0, position->offset};
+          if (::write(ack_fd, &ack, sizeof(ack)) != sizeof(ack)) _exit(5);
+        });
   }
 }
 

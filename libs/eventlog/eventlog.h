@@ -27,7 +27,8 @@ struct TopicPartition {
 // An "offset" stored or committed anywhere means the *next* offset to read.
 inline constexpr int64_t kOffsetBeginning = -2;  // the oldest record in the partition
 inline constexpr int64_t kOffsetEnd = -1;        // only records appended from now on
-inline constexpr int64_t kOffsetCommitted = -1000;  // the group's committed offset, else per auto_offset_reset
+inline constexpr int64_t kOffsetCommitted =
+    -1000;  // the group's committed offset, else per auto_offset_reset
 inline constexpr int64_t kNoOffset = -1001;  // "nothing committed" in Committed() answers
 
 struct TopicPartitionOffset {

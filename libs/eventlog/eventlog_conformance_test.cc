@@ -73,7 +73,8 @@ class EventLogConformanceTest : public ::testing::TestWithParam<HarnessFactory> 
 
   // Appends every record (asynchronously, all in flight together), waits for all of
   // them and returns their positions, asserting each callback came exactly once.
-  std::vector<LogPosition> AppendAll(const std::string& topic, const std::vector<KeyValue>& records) {
+  std::vector<LogPosition> AppendAll(const std::string& topic,
+                                     const std::vector<KeyValue>& records) {
     struct Deliveries {
       std::mutex mu;
       std::vector<int> calls;
@@ -95,7 +96,8 @@ class EventLogConformanceTest : public ::testing::TestWithParam<HarnessFactory> 
     std::lock_guard lock(deliveries->mu);
     for (size_t i = 0; i < records.size(); ++i) {
       EXPECT_EQ(deliveries->calls[i], 1) << "record " << i;
-      EXPECT_TRUE(deliveries->results[i].ok()) << "record " << i << ": " << deliveries->results[i].status();
+      EXPECT_TRUE(deliveries->results[i].ok())
+          << "record " << i << ": " << deliveries->results[i].status();
       positions.push_back(deliveries->results[i].ok() ? *deliveries->results[i] : LogPosition{});
     }
     return positions;
@@ -194,7 +196,8 @@ TEST_P(EventLogConformanceTest, DeliveryPositionsAreDenseAndKeyOrderHoldsOnRead)
   size_t total = 0;
   for (const auto& [partition, offsets] : offsets_by_partition) {
     EXPECT_EQ(*offsets.begin(), 0);
-    EXPECT_EQ(*offsets.rbegin(), static_cast<int64_t>(offsets.size()) - 1) << "gap in " << partition;
+    EXPECT_EQ(*offsets.rbegin(), static_cast<int64_t>(offsets.size()) - 1)
+        << "gap in " << partition;
     auto end = log_->EndOffset({"ar.test.order", partition});
     ASSERT_TRUE(end.ok()) << end.status();
     EXPECT_EQ(*end, static_cast<int64_t>(offsets.size()));
@@ -205,7 +208,8 @@ TEST_P(EventLogConformanceTest, DeliveryPositionsAreDenseAndKeyOrderHoldsOnRead)
   // Reading: per partition offsets come 0,1,2,... and each key's events in append order.
   auto consumer = NewConsumer("");
   ASSERT_TRUE(consumer.ok()) << consumer.status();
-  ASSERT_TRUE((*consumer)->Assign(AllPartitionsFrom("ar.test.order", kPartitions, kOffsetBeginning)).ok());
+  ASSERT_TRUE(
+      (*consumer)->Assign(AllPartitionsFrom("ar.test.order", kPartitions, kOffsetBeginning)).ok());
   std::vector<Record> read = PollRecords(**consumer, records.size());
   ASSERT_EQ(read.size(), records.size());
   std::map<int32_t, int64_t> next_offset;
@@ -261,12 +265,14 @@ TEST_P(EventLogConformanceTest, HundredThousandRecordsRoundTripByteExact) {
   }
   std::vector<LogPosition> positions = AppendAll("ar.test.bytes", records);
   std::map<std::pair<int32_t, int64_t>, size_t> index_at;
-  for (size_t i = 0; i < positions.size(); ++i) index_at[{positions[i].partition, positions[i].offset}] = i;
+  for (size_t i = 0; i < positions.size(); ++i)
+    index_at[{positions[i].partition, positions[i].offset}] = i;
   ASSERT_EQ(index_at.size(), records.size());
 
   auto consumer = NewConsumer("");
   ASSERT_TRUE(consumer.ok()) << consumer.status();
-  ASSERT_TRUE((*consumer)->Assign(AllPartitionsFrom("ar.test.bytes", kPartitions, kOffsetBeginning)).ok());
+  ASSERT_TRUE(
+      (*consumer)->Assign(AllPartitionsFrom("ar.test.bytes", kPartitions, kOffsetBeginning)).ok());
   std::vector<Record> read = PollRecords(**consumer, records.size());
   ASSERT_EQ(read.size(), records.size());
   size_t mismatches = 0;
@@ -275,7 +281,8 @@ TEST_P(EventLogConformanceTest, HundredThousandRecordsRoundTripByteExact) {
     auto it = index_at.find({record.partition, record.offset});
     ASSERT_NE(it, index_at.end()) << record.partition << "/" << record.offset;
     const KeyValue& expected = records[it->second];
-    if (record.key != expected.key || record.value != expected.value || record.topic != "ar.test.bytes") {
+    if (record.key != expected.key || record.value != expected.value ||
+        record.topic != "ar.test.bytes") {
       ++mismatches;
     }
     seen.insert(it->second);
@@ -293,7 +300,8 @@ TEST_P(EventLogConformanceTest, AssignedFromAnExplicitOffsetStartsExactlyThere) 
   auto consumer = NewConsumer("");
   ASSERT_TRUE(consumer.ok()) << consumer.status();
   ASSERT_TRUE((*consumer)->Assign({{"ar.test.assign", 0, 17}}).ok());
-  EXPECT_THAT((*consumer)->Assignment(), ::testing::ElementsAre(TopicPartition{"ar.test.assign", 0}));
+  EXPECT_THAT((*consumer)->Assignment(),
+              ::testing::ElementsAre(TopicPartition{"ar.test.assign", 0}));
   std::vector<Record> read = PollRecords(**consumer, 50 - 17);
   ASSERT_EQ(read.size(), 50u - 17u);
   EXPECT_EQ(read.front().offset, 17);
@@ -346,7 +354,8 @@ TEST_P(EventLogConformanceTest, EndOffsetIsTheNextOffsetToBeWritten) {
   }
   std::vector<LogPosition> positions = AppendAll("ar.test.end", SequencedRecords(25, 5));
   std::map<int32_t, int64_t> expected;
-  for (const LogPosition& p : positions) expected[p.partition] = std::max(expected[p.partition], p.offset + 1);
+  for (const LogPosition& p : positions)
+    expected[p.partition] = std::max(expected[p.partition], p.offset + 1);
   for (int32_t p = 0; p < 2; ++p) {
     auto end = log_->EndOffset({"ar.test.end", p});
     ASSERT_TRUE(end.ok()) << end.status();
@@ -374,7 +383,8 @@ TEST_P(EventLogConformanceTest, CommittedOffsetsResumeAfterARestart) {
       processed.insert({record.partition, record.offset});
       committed[record.partition] = std::max(committed[record.partition], record.offset + 1);
     }
-    for (const auto& [partition, next] : committed) offsets.push_back({"ar.test.resume", partition, next});
+    for (const auto& [partition, next] : committed)
+      offsets.push_back({"ar.test.resume", partition, next});
     ASSERT_TRUE((*consumer)->Commit(offsets).ok());
     auto answer = (*consumer)->Committed({{"ar.test.resume", 0}, {"ar.test.resume", 1}});
     ASSERT_TRUE(answer.ok()) << answer.status();
@@ -439,7 +449,8 @@ RebalanceListener CommittingListener(GroupMemberUnderTest* member) {
     std::vector<TopicPartitionOffset> offsets;
     for (const TopicPartition& tp : revoked) {
       auto it = member->processed_next.find(tp);
-      if (it != member->processed_next.end()) offsets.push_back({tp.topic, tp.partition, it->second});
+      if (it != member->processed_next.end())
+        offsets.push_back({tp.topic, tp.partition, it->second});
       member->processed_next.erase(tp);
     }
     if (!offsets.empty()) {
@@ -502,8 +513,9 @@ TEST_P(EventLogConformanceTest, GroupMembersSplitPartitionsAndTheSurvivorTakesOv
     distinct.insert(b.seen.begin(), b.seen.end());
     return distinct.size() >= kTotal;
   };
-  while ((b.consumer->Assignment().size() != static_cast<size_t>(kPartitions) || !everything_seen()) &&
-         absl::Now() < give_up) {
+  while (
+      (b.consumer->Assignment().size() != static_cast<size_t>(kPartitions) || !everything_seen()) &&
+      absl::Now() < give_up) {
     PollMember(b);
   }
   EXPECT_EQ(b.consumer->Assignment().size(), static_cast<size_t>(kPartitions));
@@ -520,9 +532,7 @@ TEST_P(EventLogConformanceTest, GroupMembersSplitPartitionsAndTheSurvivorTakesOv
   b.consumer->Close();
 }
 
-std::vector<HarnessFactory> Backends() {
-  return {EmbeddedHarnessFactory(), KafkaHarnessFactory()};
-}
+std::vector<HarnessFactory> Backends() { return {EmbeddedHarnessFactory(), KafkaHarnessFactory()}; }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EventLogConformanceTest, ::testing::ValuesIn(Backends()),
                          [](const ::testing::TestParamInfo<HarnessFactory>& info) {

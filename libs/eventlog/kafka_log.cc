@@ -3,9 +3,9 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <optional>
@@ -108,16 +108,16 @@ namespace {
 
 absl::Status KafkaError(rd_kafka_resp_err_t err, absl::string_view what,
                         absl::string_view detail = {}) {
-  return absl::Status(KafkaErrorToStatusCode(err),
-                      absl::StrCat("kafka: ", what, ": ", rd_kafka_err2name(err), " (",
-                                   detail.empty() ? absl::string_view(rd_kafka_err2str(err)) : detail, ")"));
+  return absl::Status(
+      KafkaErrorToStatusCode(err),
+      absl::StrCat("kafka: ", what, ": ", rd_kafka_err2name(err), " (",
+                   detail.empty() ? absl::string_view(rd_kafka_err2str(err)) : detail, ")"));
 }
 
 // Takes ownership of an rd_kafka_error_t and turns it into a Status.
 absl::Status TakeKafkaError(rd_kafka_error_t* error, absl::string_view what) {
   if (error == nullptr) return absl::OkStatus();
-  absl::Status status =
-      KafkaError(rd_kafka_error_code(error), what, rd_kafka_error_string(error));
+  absl::Status status = KafkaError(rd_kafka_error_code(error), what, rd_kafka_error_string(error));
   rd_kafka_error_destroy(error);
   return status;
 }
@@ -221,8 +221,7 @@ absl::StatusOr<rd_kafka_t*> NewHandle(rd_kafka_type_t type, ConfPtr conf) {
 PartitionListPtr ToPartitionList(const std::vector<TopicPartitionOffset>& partitions) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   for (const auto& p : partitions) {
-    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset =
-        p.offset;
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = p.offset;
   }
   return list;
 }
@@ -250,9 +249,8 @@ absl::Status PartitionListError(const rd_kafka_topic_partition_list_t* list,
                                 absl::string_view what) {
   for (int i = 0; list != nullptr && i < list->cnt; ++i) {
     if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return KafkaError(list->elems[i].err,
-                        absl::StrCat(what, " ", list->elems[i].topic, "/",
-                                     list->elems[i].partition));
+      return KafkaError(list->elems[i].err, absl::StrCat(what, " ", list->elems[i].topic, "/",
+                                                         list->elems[i].partition));
     }
   }
   return absl::OkStatus();
@@ -355,8 +353,7 @@ class KafkaProducer final : public Producer {
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(id))),
-          RD_KAFKA_V_END);
+          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(id))), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() >= give_up) {
         return KafkaError(err, absl::StrCat("append to ", std::string(topic)));
@@ -374,8 +371,8 @@ class KafkaProducer final : public Producer {
 
   absl::StatusOr<rd_kafka_t*> NewProducerHandle() {
     std::map<std::string, std::string> defaults = {
-        {"message.timeout.ms",
-         std::to_string(std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.delivery_timeout)))},
+        {"message.timeout.ms", std::to_string(std::max<int64_t>(
+                                   1, absl::ToInt64Milliseconds(options_.delivery_timeout)))},
         {"linger.ms", "5"},
         {"log.connection.close", "false"},
         // librdkafka 2.0.2 leaves Nagle's algorithm on (librdkafka 2.10 turned it off by
@@ -427,11 +424,12 @@ class KafkaProducer final : public Producer {
         message->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
       // In-flight records may or may not have been written; the caller may retry (the
       // idempotent producer of a new session cannot dedupe across sessions).
-      status = absl::UnavailableError(absl::StrCat(
-          "kafka: producer stopped before delivery was confirmed (", rd_kafka_err2name(message->err),
-          ")"));
+      status = absl::UnavailableError(
+          absl::StrCat("kafka: producer stopped before delivery was confirmed (",
+                       rd_kafka_err2name(message->err), ")"));
     } else {
-      status = KafkaError(message->err, absl::StrCat("delivery to ", rd_kafka_topic_name(message->rkt)));
+      status =
+          KafkaError(message->err, absl::StrCat("delivery to ", rd_kafka_topic_name(message->rkt)));
     }
     self->ready_in_poll_.emplace_back(id, std::move(status));
   }
@@ -500,9 +498,9 @@ class KafkaProducer final : public Producer {
       }
     }
     ready_in_poll_.clear();  // results from the destroyed handle are superseded below
-    FailAllPending(old_generation,
-                   absl::StrCat("kafka: producer hit a fatal error and was recreated: ",
-                                fatal_reason_));
+    FailAllPending(
+        old_generation,
+        absl::StrCat("kafka: producer hit a fatal error and was recreated: ", fatal_reason_));
     fatal_.store(false);
   }
 
@@ -529,7 +527,8 @@ class KafkaProducer final : public Producer {
       ready.swap(ready_in_poll_);
       {
         absl::MutexLock lock(&mu_);
-        for (auto& failure : failures_) ready.emplace_back(failure.first, std::move(failure.second));
+        for (auto& failure : failures_)
+          ready.emplace_back(failure.first, std::move(failure.second));
         failures_.clear();
       }
       for (auto& [id, result] : ready) Complete(id, std::move(result));
@@ -580,12 +579,14 @@ class KafkaConsumer final : public Consumer {
   ~KafkaConsumer() override { Close(); }
 
   absl::Status Start() {
-    if (options_.auto_offset_reset != kOffsetBeginning && options_.auto_offset_reset != kOffsetEnd) {
+    if (options_.auto_offset_reset != kOffsetBeginning &&
+        options_.auto_offset_reset != kOffsetEnd) {
       return absl::InvalidArgumentError(
           "kafka: auto_offset_reset must be kOffsetBeginning or kOffsetEnd");
     }
     std::map<std::string, std::string> defaults = {
-        {"auto.offset.reset", options_.auto_offset_reset == kOffsetBeginning ? "earliest" : "latest"},
+        {"auto.offset.reset",
+         options_.auto_offset_reset == kOffsetBeginning ? "earliest" : "latest"},
         // Eager protocols only: the rebalance callback below assigns and unassigns whole sets.
         {"partition.assignment.strategy", "range,roundrobin"},
         {"enable.partition.eof", "false"},
@@ -598,10 +599,11 @@ class KafkaConsumer final : public Consumer {
     // librdkafka's rd_kafka_assign() needs a group even when nothing joins it, so a
     // group-less consumer gets a private one it never joins nor commits to (Commit and
     // Committed refuse without the caller's group id).
-    required["group.id"] = options_.group_id.empty()
-                               ? absl::StrCat("ar-eventlog-ungrouped-", absl::ToUnixNanos(absl::Now()),
-                                              "-", reinterpret_cast<uintptr_t>(this))
-                               : options_.group_id;
+    required["group.id"] =
+        options_.group_id.empty()
+            ? absl::StrCat("ar-eventlog-ungrouped-", absl::ToUnixNanos(absl::Now()), "-",
+                           reinterpret_cast<uintptr_t>(this))
+            : options_.group_id;
     ASSIGN_OR_RETURN(ConfPtr conf, MakeConf(log_options_, defaults, required));
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaConsumer::OnRebalance);
@@ -700,8 +702,8 @@ class KafkaConsumer final : public Consumer {
       offset = committed.empty() || committed[0].offset == kNoOffset ? options_.auto_offset_reset
                                                                      : committed[0].offset;
     }
-    PartitionListPtr list = ToPartitionList(std::vector<TopicPartitionOffset>{
-        {position.topic, position.partition, offset}});
+    PartitionListPtr list = ToPartitionList(
+        std::vector<TopicPartitionOffset>{{position.topic, position.partition, offset}});
     RETURN_IF_ERROR(TakeKafkaError(
         rd_kafka_seek_partitions(handle_, list.get(), TimeoutMillis(log_options_.request_timeout)),
         "seek"));
@@ -760,8 +762,9 @@ class KafkaConsumer final : public Consumer {
     if (err) return KafkaError(err, "commit");
     EventPtr event(rd_kafka_queue_poll(queue.get(), TimeoutMillis(log_options_.request_timeout)));
     if (event == nullptr) {
-      return absl::DeadlineExceededError(absl::StrCat("kafka: commit not confirmed within ",
-                                                      absl::FormatDuration(log_options_.request_timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("kafka: commit not confirmed within ",
+                       absl::FormatDuration(log_options_.request_timeout)));
     }
     if (rd_kafka_event_error(event.get())) {
       return KafkaError(rd_kafka_event_error(event.get()), "commit",
@@ -972,9 +975,9 @@ class KafkaLog final : public EventLog {
 
   absl::Status CreateTopic(const TopicSpec& spec) override {
     if (spec.name.empty() || spec.partitions <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "kafka: topic needs a name and at least one partition (got '", spec.name, "', ",
-          spec.partitions, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("kafka: topic needs a name and at least one partition (got '", spec.name,
+                       "', ", spec.partitions, ")"));
     }
     ASSIGN_OR_RETURN(std::optional<int32_t> existing, LookupPartitionCount(spec.name));
     if (existing) return SamePartitionCount(spec, *existing);
@@ -1022,16 +1025,17 @@ class KafkaLog final : public EventLog {
       ASSIGN_OR_RETURN(count, PartitionCount(partition.topic));
     }
     if (partition.partition < 0 || partition.partition >= count) {
-      return absl::NotFoundError(absl::StrCat("kafka: topic ", partition.topic, " has no partition ",
-                                              partition.partition));
+      return absl::NotFoundError(absl::StrCat("kafka: topic ", partition.topic,
+                                              " has no partition ", partition.partition));
     }
     int64_t low = 0;
     int64_t high = 0;
     rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(admin_, partition.topic.c_str(), partition.partition,
-                                         &low, &high, TimeoutMillis(options_.request_timeout));
+        rd_kafka_query_watermark_offsets(admin_, partition.topic.c_str(), partition.partition, &low,
+                                         &high, TimeoutMillis(options_.request_timeout));
     if (err) {
-      return KafkaError(err, absl::StrCat("end offset of ", partition.topic, "/", partition.partition));
+      return KafkaError(err,
+                        absl::StrCat("end offset of ", partition.topic, "/", partition.partition));
     }
     return high;
   }
@@ -1090,7 +1094,8 @@ class KafkaLog final : public EventLog {
     rd_kafka_NewTopic_t* new_topic = rd_kafka_NewTopic_new(
         spec.name.c_str(), spec.partitions, options_.replication_factor, errstr, sizeof(errstr));
     if (new_topic == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("kafka: create topic ", spec.name, ": ", errstr));
+      return absl::InvalidArgumentError(
+          absl::StrCat("kafka: create topic ", spec.name, ": ", errstr));
     }
     rd_kafka_AdminOptions_t* admin_options =
         rd_kafka_AdminOptions_new(admin_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -1105,8 +1110,8 @@ class KafkaLog final : public EventLog {
     // The request carries its own timeout; the extra second lets its result arrive.
     EventPtr event(rd_kafka_queue_poll(queue.get(), timeout_ms + 1000));
     if (event == nullptr) {
-      return absl::DeadlineExceededError(absl::StrCat("kafka: create topic ", spec.name,
-                                                      ": no answer from the cluster"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("kafka: create topic ", spec.name, ": no answer from the cluster"));
     }
     if (rd_kafka_event_error(event.get())) {
       return KafkaError(rd_kafka_event_error(event.get()), absl::StrCat("create topic ", spec.name),

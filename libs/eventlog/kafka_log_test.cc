@@ -3,13 +3,15 @@
 // exactly once, Stop with records in flight. The shared behaviour of every backend is in
 // eventlog_conformance_test.cc.
 
+#include "libs/eventlog/kafka_log.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,7 +21,6 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "libs/eventlog/eventlog.h"
-#include "libs/eventlog/kafka_log.h"
 #include "libs/eventlog/kafka_mock_cluster.h"
 #include "libs/testing/ports.h"
 #include "libs/testing/wait.h"
@@ -167,12 +168,12 @@ class DeliveryTracker {
 };
 
 TEST_F(KafkaLogTest, RejectsSettingsThatBreakItsGuarantees) {
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"enable.idempotence", "false"},
-           {"acks", "1"},
-           {"enable.auto.commit", "true"},
-           {"enable.auto.offset.store", "true"},
-           {"partitioner", "consistent_random"}}) {
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"enable.idempotence", "false"},
+                                                        {"acks", "1"},
+                                                        {"enable.auto.commit", "true"},
+                                                        {"enable.auto.offset.store", "true"},
+                                                        {"partitioner", "consistent_random"}}) {
     KafkaLogOptions options = FastOptions(cluster_->bootstraps());
     options.properties[key] = value;
     EXPECT_EQ(OpenKafkaLog(options).status().code(), absl::StatusCode::kInvalidArgument) << key;
@@ -339,14 +340,15 @@ TEST_F(KafkaLogTest, BrokerDownAndUpMidStreamLosesAndDuplicatesNothing) {
 }
 
 TEST(KafkaLogUnreachableTest, ClosedPortGivesClearErrorsInBoundedTime) {
-  KafkaLogOptions options = FastOptions(absl::StrCat("127.0.0.1:", ar::testing::FreeLoopbackPort()));
+  KafkaLogOptions options =
+      FastOptions(absl::StrCat("127.0.0.1:", ar::testing::FreeLoopbackPort()));
   options.request_timeout = absl::Seconds(2);
   options.delivery_timeout = absl::Seconds(2);
   auto opened = OpenKafkaLog(options);
   ASSERT_TRUE(opened.ok()) << opened.status();  // opening does not wait for the cluster
   std::unique_ptr<EventLog> log = std::move(*opened);
-  const auto unreachable = AnyOf(Eq(absl::StatusCode::kUnavailable),
-                                 Eq(absl::StatusCode::kDeadlineExceeded));
+  const auto unreachable =
+      AnyOf(Eq(absl::StatusCode::kUnavailable), Eq(absl::StatusCode::kDeadlineExceeded));
 
   absl::Time start = absl::Now();
   absl::Status created = log->CreateTopic({"t.unreachable", 3});
@@ -415,7 +417,8 @@ TEST_F(KafkaLogTest, StopWithRecordsInFlightFiresEveryCallback) {
   {
     auto producer = NewProducer();
     DeliveryTracker tracker(kRecords);
-    for (size_t i = 0; i < kRecords; ++i) producer->Append("t.stop", absl::StrCat(i), "v", tracker.For(i));
+    for (size_t i = 0; i < kRecords; ++i)
+      producer->Append("t.stop", absl::StrCat(i), "v", tracker.For(i));
     producer->Stop(absl::ZeroDuration());
     EXPECT_TRUE(tracker.EachCalledExactlyOnce());
     for (const auto& [code, n] : tracker.codes()) {
@@ -428,7 +431,8 @@ TEST_F(KafkaLogTest, StopWithRecordsInFlightFiresEveryCallback) {
   for (int32_t broker = 1; broker <= 3; ++broker) ASSERT_TRUE(cluster_->BrokerDown(broker).ok());
   auto producer = NewProducer();
   DeliveryTracker tracker(kRecords);
-  for (size_t i = 0; i < kRecords; ++i) producer->Append("t.stop", absl::StrCat(i), "v", tracker.For(i));
+  for (size_t i = 0; i < kRecords; ++i)
+    producer->Append("t.stop", absl::StrCat(i), "v", tracker.For(i));
   const absl::Time start = absl::Now();
   producer->Stop(absl::Milliseconds(500));
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
@@ -494,7 +498,8 @@ TEST_F(KafkaLogTest, ListenerStartOffsetsAndPauseResume) {
       },
       absl::Seconds(30)));
   ASSERT_EQ(records.size(), 60u);
-  for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(records[i].offset, 40 + static_cast<int64_t>(i));
+  for (size_t i = 0; i < records.size(); ++i)
+    EXPECT_EQ(records[i].offset, 40 + static_cast<int64_t>(i));
 
   // Commit, read it back, seek backwards.
   ASSERT_TRUE(consumer->Commit({{"t.listen", 0, 100}}).ok());

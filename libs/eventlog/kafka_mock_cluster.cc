@@ -1,9 +1,8 @@
 #include "libs/eventlog/kafka_mock_cluster.h"
 
+#include <dirent.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-
-#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -113,14 +112,16 @@ absl::Status KafkaMockCluster::CheckBroker(int32_t broker_id) const {
 absl::Status KafkaMockCluster::BrokerDown(int32_t broker_id) {
   if (absl::Status s = CheckBroker(broker_id); !s.ok()) return s;
   rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_down(cluster_, broker_id);
-  if (err) return absl::InternalError(absl::StrCat("kafka mock: broker down: ", rd_kafka_err2str(err)));
+  if (err)
+    return absl::InternalError(absl::StrCat("kafka mock: broker down: ", rd_kafka_err2str(err)));
   return absl::OkStatus();
 }
 
 absl::Status KafkaMockCluster::BrokerUp(int32_t broker_id) {
   if (absl::Status s = CheckBroker(broker_id); !s.ok()) return s;
   rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_up(cluster_, broker_id);
-  if (err) return absl::InternalError(absl::StrCat("kafka mock: broker up: ", rd_kafka_err2str(err)));
+  if (err)
+    return absl::InternalError(absl::StrCat("kafka mock: broker up: ", rd_kafka_err2str(err)));
   return absl::OkStatus();
 }
 
@@ -153,11 +154,10 @@ absl::Status KafkaMockCluster::CreateTopic(const std::string& topic, int32_t par
     for (int i = 0; i < metadata->topic_cnt; ++i) {
       if (topic != metadata->topics[i].topic) continue;
       const int existing = metadata->topics[i].partition_cnt;
-      status = existing == partitions
-                   ? absl::OkStatus()
-                   : absl::FailedPreconditionError(absl::StrCat(
-                         "kafka mock: topic ", topic, " exists with ", existing,
-                         " partitions, not ", partitions));
+      status = existing == partitions ? absl::OkStatus()
+                                      : absl::FailedPreconditionError(absl::StrCat(
+                                            "kafka mock: topic ", topic, " exists with ", existing,
+                                            " partitions, not ", partitions));
     }
     rd_kafka_metadata_destroy(metadata);
   }

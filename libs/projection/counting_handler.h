@@ -8,7 +8,7 @@ namespace ar::projection {
 
 class CountingHandler : public Handler {
  public:
-  static constexpr const char* kCountsKey = "counts";       // hash: account -> events
+  static constexpr const char* kCountsKey = "counts";  // hash: account -> events
   static constexpr const char* kPoisonAccount = "poison";
 
   absl::Status Apply(const v1::Event& event, const eventlog::Record& source,

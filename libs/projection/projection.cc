@@ -44,8 +44,8 @@ v1::DeadLetter MakeDeadLetter(const Record& record, std::string_view projection,
 
 }  // namespace
 
-ProjectionRunner::ProjectionRunner(eventlog::EventLog& log, store::Store& store,
-                                   Handler& handler, ProjectionOptions options)
+ProjectionRunner::ProjectionRunner(eventlog::EventLog& log, store::Store& store, Handler& handler,
+                                   ProjectionOptions options)
     : log_(log),
       store_(store),
       handler_(handler),
@@ -89,7 +89,8 @@ absl::Status ProjectionRunner::AssignAllPartitions() {
   std::vector<TopicPartitionOffset> assignment;
   for (const std::string& topic : options_.topics) {
     ASSIGN_OR_RETURN(int32_t count, log_.PartitionCount(topic));
-    for (int32_t p = 0; p < count; ++p) assignment.push_back({topic, p, eventlog::kOffsetBeginning});
+    for (int32_t p = 0; p < count; ++p)
+      assignment.push_back({topic, p, eventlog::kOffsetBeginning});
   }
   OnAssigned(assignment);
   RETURN_IF_ERROR(rebalance_error_);
@@ -202,9 +203,8 @@ absl::Status ProjectionRunner::SendDeadLetters(const std::vector<v1::DeadLetter>
     std::string key = letter.source_topic() + "/" + std::to_string(letter.source_partition());
     // Waiting for each delivery keeps the order simple: a dead letter is in the log before
     // the commit that moves the checkpoint past its record.
-    auto delivered =
-        dead_letter_producer_->AppendAndWait(options_.deadletter_topic, key,
-                                             letter.SerializeAsString());
+    auto delivered = dead_letter_producer_->AppendAndWait(options_.deadletter_topic, key,
+                                                          letter.SerializeAsString());
     if (!delivered.ok()) {
       return absl::UnavailableError(
           absl::StrCat("dead-letter topic unavailable: ", delivered.status().message()));
@@ -242,7 +242,7 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommitDecoded(const std::vector<Re
     TopicPartition tp{record.topic, record.partition};
     auto it = progress_.find(tp);
     if (it == progress_.end() || !it->second.known) continue;  // revoked, or not yet rewound
-    if (record.offset < it->second.next) continue;  // already applied (before a rewind)
+    if (record.offset < it->second.next) continue;             // already applied (before a rewind)
     retry = ProcessRecord(record, batch, dead_letters, events, unknown);
     if (!retry.ok()) break;
     it->second.next = record.offset + 1;
@@ -253,8 +253,8 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommitDecoded(const std::vector<Re
     // The records after the one to retry were polled but not applied: once what came
     // before is committed, every partition goes back to its checkpoint.
     absl::Status committed =
-        touched.empty() ? absl::OkStatus() : CommitApplied(batch, dead_letters, touched, taken,
-                                                           events, unknown);
+        touched.empty() ? absl::OkStatus()
+                        : CommitApplied(batch, dead_letters, touched, taken, events, unknown);
     if (touched.empty()) handler_.Discard();
     absl::Status rewound = RewindToCheckpoints();
     if (!rewound.ok()) {
@@ -376,7 +376,8 @@ bool ProjectionRunner::WaitForPosition(const eventlog::LogPosition& position,
   if (timeout == absl::InfiniteDuration()) {
     waiter.cv.wait(lock, [&] { return waiter.done; });
   } else {
-    done = waiter.cv.wait_for(lock, absl::ToChronoMicroseconds(timeout), [&] { return waiter.done; });
+    done =
+        waiter.cv.wait_for(lock, absl::ToChronoMicroseconds(timeout), [&] { return waiter.done; });
   }
   // NoteCommitted removes the waiters it wakes; a timed-out one removes itself.
   if (!done) waiters_[tp].erase(registered);

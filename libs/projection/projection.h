@@ -27,8 +27,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "google/protobuf/arena.h"
 #include "ar/v1/events.pb.h"
+#include "google/protobuf/arena.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/store/store.h"
 
@@ -73,12 +73,12 @@ struct ProjectionOptions {
 };
 
 struct ProjectionStats {
-  int64_t records = 0;            // records committed (including dead-lettered ones)
-  int64_t events_applied = 0;     // events whose writes were committed
-  int64_t unknown_events = 0;     // bodies this build does not know, skipped
-  int64_t dead_lettered = 0;      // records sent to the dead-letter topic
-  int64_t commits = 0;            // successful store commits
-  int64_t failed_commits = 0;     // commits that failed (store down, fenced) and were retried
+  int64_t records = 0;         // records committed (including dead-lettered ones)
+  int64_t events_applied = 0;  // events whose writes were committed
+  int64_t unknown_events = 0;  // bodies this build does not know, skipped
+  int64_t dead_lettered = 0;   // records sent to the dead-letter topic
+  int64_t commits = 0;         // successful store commits
+  int64_t failed_commits = 0;  // commits that failed (store down, fenced) and were retried
 };
 
 class ProjectionRunner {

@@ -74,8 +74,9 @@ class ProjectionCrashTest : public ::testing::TestWithParam<CrashCase> {
       std::string account = "acct-" + std::to_string(random() % 37);
       int events = 1 + static_cast<int>(random() % 3);
       expected_[account] += events;
-      (*producer)->Append(kTopic, account, MakeCountingRecord(account, events, i),
-                          [](absl::StatusOr<eventlog::LogPosition> r) { EXPECT_TRUE(r.ok()) << r.status(); });
+      (*producer)->Append(
+          kTopic, account, MakeCountingRecord(account, events, i),
+          [](absl::StatusOr<eventlog::LogPosition> r) { EXPECT_TRUE(r.ok()) << r.status(); });
     }
     ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
     (*producer)->Stop(absl::Seconds(5));
@@ -96,10 +97,19 @@ class ProjectionCrashTest : public ::testing::TestWithParam<CrashCase> {
   }
 
   testing::ChildProcess RunChild(int crash_one_in, int seed, const std::string& result = "") {
-    std::vector<std::string> argv = {ChildBinary(), "--log", log_spec_, "--store", store_spec_,
-                                     "--topic", kTopic, "--records", std::to_string(kRecords),
-                                     "--crash-one-in", std::to_string(crash_one_in),
-                                     "--seed", std::to_string(seed)};
+    std::vector<std::string> argv = {ChildBinary(),
+                                     "--log",
+                                     log_spec_,
+                                     "--store",
+                                     store_spec_,
+                                     "--topic",
+                                     kTopic,
+                                     "--records",
+                                     std::to_string(kRecords),
+                                     "--crash-one-in",
+                                     std::to_string(crash_one_in),
+                                     "--seed",
+                                     std::to_string(seed)};
     if (!result.empty()) {
       argv.push_back("--result");
       argv.push_back(result);
@@ -170,13 +180,14 @@ TEST_P(ProjectionCrashTest, CountsExactlyOnceAcrossManySigkills) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, ProjectionCrashTest,
-    ::testing::Values(CrashCase{"Embedded", "Memory"}, CrashCase{"Embedded", "Redis"},
-                      CrashCase{"Kafka", "Memory"}, CrashCase{"Kafka", "Redis"}),
-    [](const ::testing::TestParamInfo<CrashCase>& info) {
-      return info.param.log + info.param.store;
-    });
+INSTANTIATE_TEST_SUITE_P(Backends, ProjectionCrashTest,
+                         ::testing::Values(CrashCase{"Embedded", "Memory"},
+                                           CrashCase{"Embedded", "Redis"},
+                                           CrashCase{"Kafka", "Memory"},
+                                           CrashCase{"Kafka", "Redis"}),
+                         [](const ::testing::TestParamInfo<CrashCase>& info) {
+                           return info.param.log + info.param.store;
+                         });
 
 }  // namespace
 }  // namespace ar::projection

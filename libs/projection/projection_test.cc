@@ -77,17 +77,19 @@ class ProjectionTest : public ::testing::Test {
     EXPECT_TRUE(consumer.ok());
     if (!consumer.ok()) return letters;
     EXPECT_TRUE((*consumer)->Assign({{"ar.deadletter", 0, eventlog::kOffsetBeginning}}).ok());
-    ar::testing::WaitFor([&] {
-      auto records = (*consumer)->Poll(100, absl::Milliseconds(50));
-      if (records.ok()) {
-        for (const auto& r : *records) {
-          v1::DeadLetter letter;
-          EXPECT_TRUE(letter.ParseFromString(r.value));
-          letters.push_back(letter);
-        }
-      }
-      return letters.size() >= expected;
-    }, absl::Seconds(20));
+    ar::testing::WaitFor(
+        [&] {
+          auto records = (*consumer)->Poll(100, absl::Milliseconds(50));
+          if (records.ok()) {
+            for (const auto& r : *records) {
+              v1::DeadLetter letter;
+              EXPECT_TRUE(letter.ParseFromString(r.value));
+              letters.push_back(letter);
+            }
+          }
+          return letters.size() >= expected;
+        },
+        absl::Seconds(20));
     return letters;
   }
 

@@ -13,12 +13,14 @@
 #include "libs/store/redis_store.h"
 
 ABSL_FLAG(std::string, log_backend, "embedded", "event log backend: embedded or kafka");
-ABSL_FLAG(std::string, data_dir, "var/data", "data directory (the embedded log lives in <data_dir>/log)");
+ABSL_FLAG(std::string, data_dir, "var/data",
+          "data directory (the embedded log lives in <data_dir>/log)");
 ABSL_FLAG(std::string, kafka_brokers, "", "Kafka bootstrap servers, host:port[,host:port...]");
 ABSL_FLAG(std::vector<std::string>, kafka_property, {},
           "librdkafka settings passed through, key=value[,key=value...]");
 ABSL_FLAG(int32_t, topic_partitions, 8, "partitions of topics created at start");
-ABSL_FLAG(int32_t, kafka_replication_factor, -1, "replication factor of topics created at start (-1: broker default)");
+ABSL_FLAG(int32_t, kafka_replication_factor, -1,
+          "replication factor of topics created at start (-1: broker default)");
 ABSL_FLAG(std::string, store_backend, "memory", "read-model store backend: memory or redis");
 ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379", "Redis host:port");
 ABSL_FLAG(std::string, redis_password, "", "Redis password (AUTH)");

@@ -13,11 +13,11 @@
 namespace ar::servicekit {
 
 struct BackendSettings {
-  std::string log_backend = "embedded";  // "embedded" or "kafka"
-  std::string data_dir = "var/data";     // embedded log lives in <data_dir>/log
-  std::string kafka_brokers;             // host:port[,host:port...]
+  std::string log_backend = "embedded";                 // "embedded" or "kafka"
+  std::string data_dir = "var/data";                    // embedded log lives in <data_dir>/log
+  std::string kafka_brokers;                            // host:port[,host:port...]
   std::map<std::string, std::string> kafka_properties;  // passed to librdkafka
-  int32_t topic_partitions = 8;          // for topics created at start
+  int32_t topic_partitions = 8;                         // for topics created at start
   int kafka_replication_factor = -1;
 
   std::string store_backend = "memory";  // "memory" or "redis"

@@ -35,7 +35,8 @@ absl::Status GrpcServer::Start() {
   // 64 concurrent commands a thread was created and destroyed per call (clone3 was ~5 % of
   // the CPU). Letting finished threads go back to polling keeps the pool warm; idle ones
   // only wait on the completion queue.
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kMaxIdleHandlerThreads);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              kMaxIdleHandlerThreads);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {

@@ -40,8 +40,7 @@ using StringMap = absl::flat_hash_map<std::string, V, ViewHash, ViewEq>;
 
 absl::Status WrongType(std::string_view key) {
   return absl::InvalidArgumentError(absl::StrCat(
-      "WRONGTYPE Operation against a key holding the wrong kind of value (key \"", Av(key),
-      "\")"));
+      "WRONGTYPE Operation against a key holding the wrong kind of value (key \"", Av(key), "\")"));
 }
 
 // Redis's string2ll(): the only integer spelling HINCRBY accepts ("0", or an optional '-'
@@ -188,8 +187,8 @@ class MemoryStore final : public Store {
   absl::StatusOr<std::vector<ScoredMember>> ZRange(std::string_view key,
                                                    const RangeOptions& range) override {
     if (range.offset < 0 || range.limit < -1) {
-      return absl::InvalidArgumentError(absl::StrCat("ZRange: bad offset ", range.offset,
-                                                     " or limit ", range.limit));
+      return absl::InvalidArgumentError(
+          absl::StrCat("ZRange: bad offset ", range.offset, " or limit ", range.limit));
     }
     absl::ReaderMutexLock lock(&mu_);
     std::vector<ScoredMember> result;
@@ -273,10 +272,10 @@ class MemoryStore final : public Store {
         }
       }
       if (current != advance.expected_offset) {
-        return absl::AbortedError(absl::StrCat(
-            "checkpoint of projection \"", advance.projection, "\" at ", advance.topic, "/",
-            advance.partition, " is ", current, ", expected ", advance.expected_offset,
-            " (another writer moved it)"));
+        return absl::AbortedError(
+            absl::StrCat("checkpoint of projection \"", advance.projection, "\" at ", advance.topic,
+                         "/", advance.partition, " is ", current, ", expected ",
+                         advance.expected_offset, " (another writer moved it)"));
       }
     }
 
@@ -399,17 +398,17 @@ class MemoryStore final : public Store {
       auto f = hash->find(op.field);
       if (f != hash->end()) {
         if (!ParseRedisInteger(f->second, current)) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "ERR hash value is not an integer (key \"", op.key, "\", field \"", op.field, "\")"));
+          return absl::InvalidArgumentError(absl::StrCat("ERR hash value is not an integer (key \"",
+                                                         op.key, "\", field \"", op.field, "\")"));
         }
         slot = &f->second;
       }
     }
     int64_t updated;
     if (__builtin_add_overflow(current, op.delta, &updated)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "ERR increment or decrement would overflow (key \"", op.key, "\", field \"", op.field,
-          "\": ", current, " + ", op.delta, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("ERR increment or decrement would overflow (key \"", op.key, "\", field \"",
+                       op.field, "\": ", current, " + ", op.delta, ")"));
     }
     if (hash == nullptr) hash = FindOrCreate<Hash>(op.key);
     if (slot == nullptr) {

@@ -271,8 +271,8 @@ void AppendBulkNumber(std::string& out, int64_t value) {
 
 // An argument of a simple command: one piece, or a key prefix and a key.
 struct Arg {
-  Arg(const char* text) : head(text) {}  // NOLINT: implicit by design
-  Arg(std::string_view text) : head(text) {}  // NOLINT: implicit by design
+  Arg(const char* text) : head(text) {}         // NOLINT: implicit by design
+  Arg(std::string_view text) : head(text) {}    // NOLINT: implicit by design
   Arg(const std::string& text) : head(text) {}  // NOLINT: implicit by design
   Arg(std::string_view h, std::string_view t) : head(h), tail(t) {}
   std::string_view head, tail;
@@ -290,9 +290,7 @@ std::string_view ReplyText(const redisReply& reply) {
 // Maps a Redis error reply to a Status; the connection itself stays usable.
 absl::Status ServerError(std::string_view context, std::string_view message) {
   std::string text = absl::StrCat("redis ", Av(context), ": ", Av(message));
-  const auto starts = [&](std::string_view word) {
-    return message.substr(0, word.size()) == word;
-  };
+  const auto starts = [&](std::string_view word) { return message.substr(0, word.size()) == word; };
   if (starts("WRONGTYPE")) return absl::InvalidArgumentError(text);
   if (starts("NOAUTH") || starts("WRONGPASS")) {
     return absl::UnauthenticatedError(
@@ -437,8 +435,7 @@ class Connection {
 
 class RedisStore final : public Store {
  public:
-  RedisStore(RedisStoreOptions options, std::string script_sha,
-             std::unique_ptr<Connection> first)
+  RedisStore(RedisStoreOptions options, std::string script_sha, std::unique_ptr<Connection> first)
       : options_(std::move(options)), script_sha_(std::move(script_sha)) {
     idle_.push_back(std::move(first));
   }
@@ -462,8 +459,8 @@ class RedisStore final : public Store {
   absl::StatusOr<std::vector<ScoredMember>> ZRange(std::string_view key,
                                                    const RangeOptions& range) override {
     if (range.offset < 0 || range.limit < -1) {
-      return absl::InvalidArgumentError(absl::StrCat("ZRange: bad offset ", range.offset,
-                                                     " or limit ", range.limit));
+      return absl::InvalidArgumentError(
+          absl::StrCat("ZRange: bad offset ", range.offset, " or limit ", range.limit));
     }
     std::vector<ScoredMember> result;
     char low[24], high[24], offset[24], limit[24];
@@ -474,13 +471,25 @@ class RedisStore final : public Store {
     // BYSCORE REV takes the bounds high first.
     std::string_view first = text(low, range.descending ? range.max_score : range.min_score);
     std::string_view second = text(high, range.descending ? range.min_score : range.max_score);
-    ASSIGN_OR_RETURN(
-        ReplyPtr reply,
-        range.descending
-            ? Call({"ZRANGE", {options_.key_prefix, key}, first, second, "BYSCORE", "REV",
-                    "LIMIT", text(offset, range.offset), text(limit, range.limit), "WITHSCORES"})
-            : Call({"ZRANGE", {options_.key_prefix, key}, first, second, "BYSCORE", "LIMIT",
-                    text(offset, range.offset), text(limit, range.limit), "WITHSCORES"}));
+    ASSIGN_OR_RETURN(ReplyPtr reply, range.descending ? Call({"ZRANGE",
+                                                              {options_.key_prefix, key},
+                                                              first,
+                                                              second,
+                                                              "BYSCORE",
+                                                              "REV",
+                                                              "LIMIT",
+                                                              text(offset, range.offset),
+                                                              text(limit, range.limit),
+                                                              "WITHSCORES"})
+                                                      : Call({"ZRANGE",
+                                                              {options_.key_prefix, key},
+                                                              first,
+                                                              second,
+                                                              "BYSCORE",
+                                                              "LIMIT",
+                                                              text(offset, range.offset),
+                                                              text(limit, range.limit),
+                                                              "WITHSCORES"}));
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
       return Unexpected("ZRANGE", *reply);
     }
@@ -499,7 +508,8 @@ class RedisStore final : public Store {
     auto [low_end, e1] = std::to_chars(low, low + sizeof(low), min_score);
     auto [high_end, e2] = std::to_chars(high, high + sizeof(high), max_score);
     ASSIGN_OR_RETURN(ReplyPtr reply,
-                     Call({"ZCOUNT", {options_.key_prefix, key},
+                     Call({"ZCOUNT",
+                           {options_.key_prefix, key},
                            std::string_view(low, static_cast<size_t>(low_end - low)),
                            std::string_view(high, static_cast<size_t>(high_end - high))}));
     if (reply->type != REDIS_REPLY_INTEGER) return Unexpected("ZCOUNT", *reply);
@@ -565,8 +575,7 @@ class RedisStore final : public Store {
   }
 
   absl::StatusOr<std::vector<Checkpoint>> LoadCheckpoints(std::string_view projection) override {
-    ASSIGN_OR_RETURN(ReplyPtr reply,
-                     Call({"HGETALL", {CheckpointKey(projection)}}));
+    ASSIGN_OR_RETURN(ReplyPtr reply, Call({"HGETALL", {CheckpointKey(projection)}}));
     ASSIGN_OR_RETURN(auto fields, PairsToMap(*reply, "HGETALL checkpoints"));
     std::vector<Checkpoint> result;
     result.reserve(fields.size());
@@ -598,11 +607,12 @@ class RedisStore final : public Store {
   // collide with the checkpoint hashes.
   static absl::Status CheckOps(const WriteBatch& batch) {
     for (const WriteBatch::Op& op : batch.ops()) {
-      const std::string& key = std::visit([](const auto& o) -> const std::string& { return o.key; }, op);
+      const std::string& key =
+          std::visit([](const auto& o) -> const std::string& { return o.key; }, op);
       if (key.compare(0, kCheckpointKeyPrefix.size(), kCheckpointKeyPrefix) == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "key \"", key, "\" is reserved for checkpoints (prefix \"",
-            Av(kCheckpointKeyPrefix), "\")"));
+        return absl::InvalidArgumentError(absl::StrCat("key \"", key,
+                                                       "\" is reserved for checkpoints (prefix \"",
+                                                       Av(kCheckpointKeyPrefix), "\")"));
       }
       if (const auto* zadd = std::get_if<struct WriteBatch::ZAdd>(&op)) {
         if (zadd->score < kMinScore || zadd->score > kMaxScore) {
@@ -778,7 +788,8 @@ class RedisStore final : public Store {
     if (absl::SimpleAtoi(text, &score)) return score;
     double value = 0;
     if (absl::SimpleAtod(text, &value) && value >= static_cast<double>(kMinScore) &&
-        value <= static_cast<double>(kMaxScore) && value == static_cast<double>(static_cast<int64_t>(value))) {
+        value <= static_cast<double>(kMaxScore) &&
+        value == static_cast<double>(static_cast<int64_t>(value))) {
       return static_cast<int64_t>(value);
     }
     return absl::DataLossError(absl::StrCat("sorted-set score \"", text, "\" is not an integer"));

@@ -1,7 +1,11 @@
 // Redis-only behaviour of the store: a server that dies, restarts, refuses credentials,
 // cannot be reached or stops answering; key prefixes; a lost script cache.
 
+#include "libs/store/redis_store.h"
+
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,16 +18,12 @@
 #include <thread>
 #include <vector>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "libs/store/redis_store.h"
 #include "libs/testing/ports.h"
 #include "libs/testing/redis_server.h"
 #include "libs/testing/wait.h"

@@ -52,13 +52,29 @@ inline constexpr int64_t kMinScore = -kMaxScore;
 // Writes collected by a projection, applied in order by Commit().
 class WriteBatch {
  public:
-  struct Set { std::string key, value; };
-  struct Del { std::string key; };
-  struct HSet { std::string key, field, value; };
-  struct HDel { std::string key, field; };
-  struct HIncrBy { std::string key, field; int64_t delta; };
-  struct ZAdd { std::string key, member; int64_t score; };
-  struct ZRem { std::string key, member; };
+  struct Set {
+    std::string key, value;
+  };
+  struct Del {
+    std::string key;
+  };
+  struct HSet {
+    std::string key, field, value;
+  };
+  struct HDel {
+    std::string key, field;
+  };
+  struct HIncrBy {
+    std::string key, field;
+    int64_t delta;
+  };
+  struct ZAdd {
+    std::string key, member;
+    int64_t score;
+  };
+  struct ZRem {
+    std::string key, member;
+  };
   using Op = std::variant<Set, Del, HSet, HDel, HIncrBy, ZAdd, ZRem>;
 
   void Set(std::string key, std::string value);
@@ -75,7 +91,8 @@ class WriteBatch {
   void Clear() { ops_.clear(); }
   // Drops every op added after the first `size`: undoes a rejected record's writes.
   void Truncate(size_t size) {
-    if (size < ops_.size()) ops_.erase(ops_.begin() + static_cast<std::ptrdiff_t>(size), ops_.end());
+    if (size < ops_.size())
+      ops_.erase(ops_.begin() + static_cast<std::ptrdiff_t>(size), ops_.end());
   }
 
  private:
@@ -86,7 +103,7 @@ struct RangeOptions {
   int64_t min_score = kMinScore;  // inclusive
   int64_t max_score = kMaxScore;  // inclusive
   int64_t offset = 0;
-  int64_t limit = -1;  // -1: no limit
+  int64_t limit = -1;       // -1: no limit
   bool descending = false;  // highest score first; ties by member, also reversed
 };
 

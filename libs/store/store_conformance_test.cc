@@ -1,6 +1,9 @@
 // One conformance suite for every Store backend: written once, instantiated for the
 // memory store and for the Redis store (against a real redis-server this test starts).
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <functional>
 #include <limits>
@@ -8,9 +11,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -44,10 +44,12 @@ absl::StatusOr<testing::RedisServer*> SharedRedis() {
 
 std::vector<Backend> Backends() {
   return {
-      {"Memory", [](const std::string&) -> absl::StatusOr<std::unique_ptr<Store>> {
+      {"Memory",
+       [](const std::string&) -> absl::StatusOr<std::unique_ptr<Store>> {
          return NewMemoryStore();
        }},
-      {"Redis", [](const std::string& namespace_name) -> absl::StatusOr<std::unique_ptr<Store>> {
+      {"Redis",
+       [](const std::string& namespace_name) -> absl::StatusOr<std::unique_ptr<Store>> {
          auto redis = SharedRedis();
          if (!redis.ok()) return redis.status();
          RedisStoreOptions options;
@@ -239,9 +241,9 @@ TEST_P(StoreConformanceTest, HashIncrements) {
 TEST_P(StoreConformanceTest, IncrementOfNonIntegerIsRejected) {
   // Redis's integer spelling only: no sign '+', spaces, leading zeros, fractions, or
   // values beyond int64.
-  for (const std::string& bad : std::vector<std::string>{"abc", "1.5", "+5", " 5", "5 ", "007", "-0", "", "1e3",
-                                "9223372036854775808", "-9223372036854775809",
-                                std::string("1\0", 2)}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "abc", "1.5", "+5", " 5", "5 ", "007", "-0", "", "1e3", "9223372036854775808",
+           "-9223372036854775809", std::string("1\0", 2)}) {
     WriteBatch batch;
     batch.HSet("h", "f", bad);
     MustCommit(batch);
@@ -518,8 +520,8 @@ TEST_P(StoreConformanceTest, CheckpointsSaveLoadAndFence) {
                           Checkpoint{"invoicing", "ar.invoicing.events", 3, 7},
                           Checkpoint{"invoicing", "topic:with:colons", 2, 1}));
   // A partition never stored counts as 0.
-  EXPECT_TRUE(absl::IsAborted(
-      store_->Commit(batch, {{"invoicing", "ar.invoicing.events", 1, 5, 6}})));
+  EXPECT_TRUE(
+      absl::IsAborted(store_->Commit(batch, {{"invoicing", "ar.invoicing.events", 1, 5, 6}})));
 
   // The current writer moves on; a checkpoint-only commit works too.
   batch.Clear();
@@ -595,8 +597,7 @@ TEST_P(StoreConformanceTest, EmptyHugeAndBinaryDataRoundTrip) {
   EXPECT_TRUE(big->value() == huge);
   EXPECT_THAT(MustHGetAll(binary + "h"), UnorderedElementsAre(Pair(binary, binary)));
   EXPECT_THAT(MustHGetAll("h"), UnorderedElementsAre(Pair("", "")));
-  EXPECT_THAT(MustRange(binary + "z"),
-              ElementsAre(ScoredMember{binary, -3}, ScoredMember{"", 4}));
+  EXPECT_THAT(MustRange(binary + "z"), ElementsAre(ScoredMember{binary, -3}, ScoredMember{"", 4}));
   EXPECT_THAT(MustZScore(binary + "z", binary), Optional(int64_t{-3}));
   EXPECT_THAT(MustLoad(binary), ElementsAre(Checkpoint{binary, binary, 7, 1}));
 }

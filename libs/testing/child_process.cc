@@ -50,9 +50,7 @@ ChildProcess ChildProcess::Exec(const std::vector<std::string>& argv) {
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)),
-      reaped_(other.reaped_),
-      exit_code_(other.exit_code_) {}
+    : pid_(std::exchange(other.pid_, -1)), reaped_(other.reaped_), exit_code_(other.exit_code_) {}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {

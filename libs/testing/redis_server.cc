@@ -53,21 +53,28 @@ absl::Status RedisServer::Start() {
   if (child_) return absl::FailedPreconditionError("redis-server already running");
   if (port_ == 0) port_ = FreeLoopbackPort();
   std::vector<std::string> argv = {RedisServerBinary(),
-                                   "--port", std::to_string(port_),
-                                   "--bind", host_,
-                                   "--dir", dir_.path(),
-                                   "--save", "",
-                                   "--daemonize", "no",
-                                   "--protected-mode", "yes",
-                                   "--logfile", dir_.Join("redis.log")};
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   host_,
+                                   "--dir",
+                                   dir_.path(),
+                                   "--save",
+                                   "",
+                                   "--daemonize",
+                                   "no",
+                                   "--protected-mode",
+                                   "yes",
+                                   "--logfile",
+                                   dir_.Join("redis.log")};
   if (options_.append_only) {
     for (const char* a : {"--appendonly", "yes", "--appendfsync", "always"}) argv.push_back(a);
   } else {
     for (const char* a : {"--appendonly", "no"}) argv.push_back(a);
   }
   child_ = std::make_unique<ChildProcess>(ChildProcess::Exec(argv));
-  bool up = WaitFor([&] { return child_->HasExited() || AnswersPing(host_, port_); },
-                    absl::Seconds(20));
+  bool up =
+      WaitFor([&] { return child_->HasExited() || AnswersPing(host_, port_); }, absl::Seconds(20));
   if (!up || child_->HasExited()) {
     child_.reset();
     return absl::UnavailableError(absl::StrCat("redis-server did not start on port ", port_,

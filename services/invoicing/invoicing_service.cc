@@ -43,7 +43,8 @@ InvoicingService::InvoicingService(eventlog::EventLog& log, store::Store& store,
   command::CommandExecutor::Options executor_options;
   executor_options.topic = topics::kInvoicing;
   executor_options.catch_up_timeout = options_.command_catch_up_timeout;
-  executor_ = std::make_unique<command::CommandExecutor>(*producer_, *projection_, executor_options);
+  executor_ =
+      std::make_unique<command::CommandExecutor>(*producer_, *projection_, executor_options);
   commands_ = std::make_unique<InvoicingCommands>(store_, *executor_, options_.credit_hold_policy);
   queries_ = std::make_unique<InvoicingQueries>(store_, *projection_, options_.read_wait_timeout);
   grpc_service_ = std::make_unique<InvoicingGrpcService>(*commands_, *queries_, ready_);
@@ -68,7 +69,8 @@ InvoicingService::~InvoicingService() { Stop(); }
 
 std::vector<std::string> InvoicingService::Topics() const {
   std::vector<std::string> topics = InvoiceProjection::Topics();
-  for (const std::string& region : options_.ingest_regions) topics.push_back(topics::IngestTopic(region));
+  for (const std::string& region : options_.ingest_regions)
+    topics.push_back(topics::IngestTopic(region));
   topics.push_back(topics::kDeadLetter);
   return topics;
 }
@@ -81,7 +83,8 @@ absl::Status InvoicingService::Start() {
   RETURN_IF_ERROR(servicekit::EnsureTopics(log_, topic_settings, Topics()));
   RETURN_IF_ERROR(projection_->Start());
   // Commands decide on the read model: it must hold everything already in the log.
-  RETURN_IF_ERROR(executor_->CatchUp(log_, InvoiceProjection::Topics(), options_.start_catch_up_timeout));
+  RETURN_IF_ERROR(
+      executor_->CatchUp(log_, InvoiceProjection::Topics(), options_.start_catch_up_timeout));
   if (ingest_projection_) RETURN_IF_ERROR(ingest_projection_->Start());
   ready_ = true;
   return absl::OkStatus();

@@ -7,12 +7,12 @@
 // with the end of those topics (so commands decide on a complete read model), then starts
 // the raw-feed consumer and reports ready().
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

@@ -149,7 +149,8 @@ class InvoicingServiceTest : public ::testing::Test {
   v1::LogPosition Publish(const std::string& topic, std::vector<v1::Event> events) {
     v1::EventBatch batch;
     for (v1::Event& event : events) *batch.add_events() = std::move(event);
-    auto position = producer_->AppendAndWait(topic, batch.events(0).account(), batch.SerializeAsString());
+    auto position =
+        producer_->AppendAndWait(topic, batch.events(0).account(), batch.SerializeAsString());
     EXPECT_TRUE(position.ok()) << position.status();
     return command::ToProto(*position);
   }
@@ -438,7 +439,8 @@ TEST_F(InvoicingServiceTest, ListInvoicesPagesFiltersAndRanges) {
     request.set_page_token(page.next_page_token());
   }
   EXPECT_EQ(pages, 3);
-  EXPECT_THAT(seen, ::testing::ElementsAre("INV-1", "INV-2", "INV-3", "INV-4", "INV-5", "INV-6", "INV-7"));
+  EXPECT_THAT(
+      seen, ::testing::ElementsAre("INV-1", "INV-2", "INV-3", "INV-4", "INV-5", "INV-6", "INV-7"));
 
   // Status filter and due range.
   v1::ListInvoicesRequest filtered;
@@ -485,7 +487,8 @@ TEST_F(InvoicingServiceTest, GetInvoiceErrorsAndReadConsistency) {
 
   v1::LogPosition unknown_topic;
   unknown_topic.set_topic("ar.other.events");
-  EXPECT_EQ(Get("INV-404", &invoice, &unknown_topic).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Get("INV-404", &invoice, &unknown_topic).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 
   // A position the log has not reached: the bounded wait ends in UNAVAILABLE.
   v1::LogPosition future;
@@ -554,9 +557,8 @@ TEST_F(InvoicingServiceTest, RawFeedValidInvoiceBecomesCanonicalInvalidGoesToDea
 
   // The same raw record again (a repeated feed) publishes nothing new.
   Publish(topics::IngestTopic("eu"), {raw});
-  ASSERT_TRUE(ar::testing::WaitFor([&] {
-    return service_->ingest_projection()->stats().records >= 3;
-  }));
+  ASSERT_TRUE(
+      ar::testing::WaitFor([&] { return service_->ingest_projection()->stats().records >= 3; }));
   v1::Invoice after;
   ASSERT_TRUE(Get("ERP-INV-1", &after).ok());
   EXPECT_EQ(after.history_size(), 1);

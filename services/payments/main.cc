@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   ar::servicekit::BlockTerminationSignals();
   ar::servicekit::ParseFlagsAndEnvironment(argc, argv);
 
-  absl::StatusOr<ar::servicekit::BackendSettings> backend = ar::servicekit::BackendSettingsFromFlags();
+  absl::StatusOr<ar::servicekit::BackendSettings> backend =
+      ar::servicekit::BackendSettingsFromFlags();
   if (!backend.ok()) return Fail("settings", backend.status());
   auto log = ar::servicekit::OpenEventLog(*backend);
   if (!log.ok()) return Fail("event log", log.status());

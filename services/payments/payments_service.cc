@@ -11,8 +11,8 @@ PaymentsService::PaymentsService(eventlog::EventLog& log, store::Store& store, O
 PaymentsService::~PaymentsService() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<PaymentsService>> PaymentsService::Create(eventlog::EventLog& log,
-                                                                          store::Store& store,
-                                                                          Options options) {
+                                                                         store::Store& store,
+                                                                         Options options) {
   std::unique_ptr<PaymentsService> service(new PaymentsService(log, store, std::move(options)));
   ASSIGN_OR_RETURN(service->producer_, log.NewProducer());
 
@@ -41,8 +41,8 @@ absl::StatusOr<std::unique_ptr<PaymentsService>> PaymentsService::Create(eventlo
   service->reactor_runner_ = std::make_unique<projection::ProjectionRunner>(
       log, store, *service->reactor_handler_, reactor_options);
 
-  service->api_ = std::make_unique<PaymentsApi>(store, *service->executor_,
-                                                *service->projection_runner_, service->options_.api);
+  service->api_ = std::make_unique<PaymentsApi>(
+      store, *service->executor_, *service->projection_runner_, service->options_.api);
   service->grpc_ = std::make_unique<PaymentsGrpcService>(*service->api_);
   return service;
 }

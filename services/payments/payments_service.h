@@ -37,8 +37,8 @@ class PaymentsService {
   };
 
   static absl::StatusOr<std::unique_ptr<PaymentsService>> Create(eventlog::EventLog& log,
-                                                                  store::Store& store,
-                                                                  Options options);
+                                                                 store::Store& store,
+                                                                 Options options);
   ~PaymentsService();
 
   // Creates missing topics, starts the projection, waits until it has caught up with the

@@ -13,7 +13,8 @@
 #include "libs/servicekit/grpc_server.h"
 #include "services/suite/suite.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address (host:port; port 0 picks one)");
 ABSL_FLAG(absl::Duration, shutdown_deadline, absl::Seconds(10),
           "how long running calls may finish after SIGTERM/SIGINT");
 ABSL_FLAG(absl::Duration, read_wait_timeout, absl::Seconds(5),
@@ -54,7 +55,8 @@ int main(int argc, char** argv) {
   }
   options.invoicing.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
   options.payments.api.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
-  options.payments.settings.auto_apply_unapplied_cash = absl::GetFlag(FLAGS_auto_apply_unapplied_cash);
+  options.payments.settings.auto_apply_unapplied_cash =
+      absl::GetFlag(FLAGS_auto_apply_unapplied_cash);
 
   auto suite = ar::suite::Suite::Open(options);
   if (!suite.ok()) return Fail("opening", suite.status());

@@ -10,7 +10,8 @@ Suite::Suite(SuiteOptions options, std::unique_ptr<eventlog::EventLog> log,
     : options_(std::move(options)), log_(std::move(log)), store_(std::move(store)) {}
 
 absl::StatusOr<std::unique_ptr<Suite>> Suite::Open(SuiteOptions options) {
-  ASSIGN_OR_RETURN(std::unique_ptr<eventlog::EventLog> log, servicekit::OpenEventLog(options.backend));
+  ASSIGN_OR_RETURN(std::unique_ptr<eventlog::EventLog> log,
+                   servicekit::OpenEventLog(options.backend));
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, servicekit::OpenStore(options.backend));
   options.invoicing.topic_partitions = options.backend.topic_partitions;
   options.payments.backend = options.backend;
@@ -20,8 +21,10 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Open(SuiteOptions options) {
   store::Store& read_models = *suite->store_;
   const SuiteOptions& o = suite->options_;
   // The hosted services, in start order (stopped in reverse). One line per service.
-  RETURN_IF_ERROR(suite->Host("invoicing", invoicing::InvoicingService::Create(event_log, read_models, o.invoicing)));
-  RETURN_IF_ERROR(suite->Host("payments", payments::PaymentsService::Create(event_log, read_models, o.payments)));
+  RETURN_IF_ERROR(suite->Host(
+      "invoicing", invoicing::InvoicingService::Create(event_log, read_models, o.invoicing)));
+  RETURN_IF_ERROR(suite->Host(
+      "payments", payments::PaymentsService::Create(event_log, read_models, o.payments)));
 
   suite->server_ = std::make_unique<servicekit::GrpcServer>(o.listen_address);
   for (const auto& service : suite->services_) {
@@ -39,7 +42,8 @@ std::vector<std::string> Suite::service_names() const {
 }
 
 absl::Status Suite::Start() {
-  if (started_services_ > 0 || shut_down_) return absl::FailedPreconditionError("suite already started");
+  if (started_services_ > 0 || shut_down_)
+    return absl::FailedPreconditionError("suite already started");
   // Listening first: clients and up.sh see NOT_SERVING (not "connection refused") while
   // the read models are rebuilt from the log.
   RETURN_IF_ERROR(server_->Start());

@@ -7,13 +7,13 @@
 // Adding a service (credit-risk, collections, clock, gateway) is one Host(...) line in
 // Suite::Open: anything with Start()/Stop()/grpc_service() can be hosted.
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

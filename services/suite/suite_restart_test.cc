@@ -2,6 +2,8 @@
 // same data directory, it has exactly what it acknowledged, each thing once. The memory
 // read models are rebuilt from the embedded log at start.
 
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
@@ -10,9 +12,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "ar/v1/invoicing.grpc.pb.h"
@@ -89,11 +88,13 @@ v1::RecordPaymentRequest Payment(const std::string& account, const std::string& 
   return request;
 }
 
-grpc::Status Issue(Clients& clients, const v1::IssueInvoiceRequest& request, v1::CommandResult* result) {
+grpc::Status Issue(Clients& clients, const v1::IssueInvoiceRequest& request,
+                   v1::CommandResult* result) {
   return clients.invoicing->IssueInvoice(Call().get(), request, result);
 }
 
-grpc::Status Record(Clients& clients, const v1::RecordPaymentRequest& request, v1::CommandResult* result) {
+grpc::Status Record(Clients& clients, const v1::RecordPaymentRequest& request,
+                    v1::CommandResult* result) {
   return clients.payments->RecordPayment(Call().get(), request, result);
 }
 
@@ -126,8 +127,8 @@ std::string Snapshot(Clients& clients, const std::vector<std::string>& accounts)
     cash_request.set_account(account);
     v1::UnappliedCash cash;
     EXPECT_TRUE(clients.payments->GetUnappliedCash(Call().get(), cash_request, &cash).ok());
-    absl::StrAppend(&snapshot, invoices.DebugString(), balance.DebugString(), statement.DebugString(),
-                    cash.DebugString());
+    absl::StrAppend(&snapshot, invoices.DebugString(), balance.DebugString(),
+                    statement.DebugString(), cash.DebugString());
   }
   return snapshot;
 }
@@ -164,13 +165,15 @@ TEST(SuiteRestartTest, SigtermThenRestartAnswersExactlyAsBefore) {
   for (int i = 0; i < 12; ++i) {
     v1::CommandResult result;
     const std::string& account = accounts[i % accounts.size()];
-    const grpc::Status status = Issue(clients, Invoice(account, absl::StrCat("INV-", i), 10'000 + i), &result);
+    const grpc::Status status =
+        Issue(clients, Invoice(account, absl::StrCat("INV-", i), 10'000 + i), &result);
     ASSERT_TRUE(status.ok()) << status.error_message();
     if (i == 0) first_invoice = result;
   }
   for (int i = 0; i < 6; ++i) {
     v1::CommandResult result;
-    const grpc::Status status = Record(clients, Payment(accounts[i % accounts.size()], absl::StrCat("PAY-", i), 4'000), &result);
+    const grpc::Status status = Record(
+        clients, Payment(accounts[i % accounts.size()], absl::StrCat("PAY-", i), 4'000), &result);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   const std::string before = Snapshot(clients, accounts);
@@ -208,9 +211,11 @@ TEST(SuiteRestartTest, SigkillMidStreamKeepsEveryAcknowledgedCommandExactlyOnce)
   };
   auto command_number = [&](int k) {
     if (k % 3 == 2) {
-      return Command{false, payment_accounts[k % payment_accounts.size()], absl::StrCat("PAY-", k), 100 + k};
+      return Command{false, payment_accounts[k % payment_accounts.size()], absl::StrCat("PAY-", k),
+                     100 + k};
     }
-    return Command{true, invoice_accounts[k % invoice_accounts.size()], absl::StrCat("INV-", k), 1'000 + k};
+    return Command{true, invoice_accounts[k % invoice_accounts.size()], absl::StrCat("INV-", k),
+                   1'000 + k};
   };
   std::mutex mu;
   std::vector<Command> acknowledged;
@@ -227,9 +232,10 @@ TEST(SuiteRestartTest, SigkillMidStreamKeepsEveryAcknowledgedCommandExactlyOnce)
         in_flight = command;
       }
       v1::CommandResult result;
-      const grpc::Status status = command.is_invoice
-                                      ? Issue(clients, Invoice(command.account, command.id, command.cents), &result)
-                                      : Record(clients, Payment(command.account, command.id, command.cents), &result);
+      const grpc::Status status =
+          command.is_invoice
+              ? Issue(clients, Invoice(command.account, command.id, command.cents), &result)
+              : Record(clients, Payment(command.account, command.id, command.cents), &result);
       std::lock_guard<std::mutex> lock(mu);
       if (!status.ok()) {
         client_error = status.error_message();
@@ -257,8 +263,10 @@ TEST(SuiteRestartTest, SigkillMidStreamKeepsEveryAcknowledgedCommandExactlyOnce)
   if (in_flight) {
     v1::CommandResult result;
     const grpc::Status retried =
-        in_flight->is_invoice ? Issue(clients, Invoice(in_flight->account, in_flight->id, in_flight->cents), &result)
-                              : Record(clients, Payment(in_flight->account, in_flight->id, in_flight->cents), &result);
+        in_flight->is_invoice
+            ? Issue(clients, Invoice(in_flight->account, in_flight->id, in_flight->cents), &result)
+            : Record(clients, Payment(in_flight->account, in_flight->id, in_flight->cents),
+                     &result);
     ASSERT_TRUE(retried.ok()) << retried.error_message();
     expected.push_back(*in_flight);
   }
@@ -280,15 +288,17 @@ TEST(SuiteRestartTest, SigkillMidStreamKeepsEveryAcknowledgedCommandExactlyOnce)
     ASSERT_TRUE(clients.invoicing->GetInvoice(Call().get(), request, &invoice).ok()) << command.id;
     EXPECT_EQ(invoice.total().minor_units(), command.cents);
     int issued_entries = 0;
-    for (const v1::InvoiceHistoryEntry& entry : invoice.history()) issued_entries += entry.kind() == "issued";
+    for (const v1::InvoiceHistoryEntry& entry : invoice.history())
+      issued_entries += entry.kind() == "issued";
     EXPECT_EQ(issued_entries, 1) << command.id;
   }
   // Repeating every acknowledged command changes nothing.
   for (const Command& command : expected) {
     v1::CommandResult result;
-    const grpc::Status status = command.is_invoice
-                                    ? Issue(clients, Invoice(command.account, command.id, command.cents), &result)
-                                    : Record(clients, Payment(command.account, command.id, command.cents), &result);
+    const grpc::Status status =
+        command.is_invoice
+            ? Issue(clients, Invoice(command.account, command.id, command.cents), &result)
+            : Record(clients, Payment(command.account, command.id, command.cents), &result);
     ASSERT_TRUE(status.ok()) << command.id << ": " << status.error_message();
     EXPECT_TRUE(result.duplicate()) << command.id;
   }

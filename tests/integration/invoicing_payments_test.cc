@@ -76,7 +76,9 @@ v1::Date ToDate(absl::CivilDay day) {
   date.set_day(day.day());
   return date;
 }
-absl::CivilDay FromDate(const v1::Date& date) { return absl::CivilDay(date.year(), date.month(), date.day()); }
+absl::CivilDay FromDate(const v1::Date& date) {
+  return absl::CivilDay(date.year(), date.month(), date.day());
+}
 
 v1::Money M(int64_t minor, const std::string& currency) {
   v1::Money money;
@@ -85,7 +87,9 @@ v1::Money M(int64_t minor, const std::string& currency) {
   return money;
 }
 
-std::string Pos(const v1::LogPosition& p) { return absl::StrCat(p.topic(), "/", p.partition(), "@", p.offset()); }
+std::string Pos(const v1::LogPosition& p) {
+  return absl::StrCat(p.topic(), "/", p.partition(), "@", p.offset());
+}
 bool SamePos(const v1::LogPosition& a, const v1::LogPosition& b) {
   return a.topic() == b.topic() && a.partition() == b.partition() && a.offset() == b.offset();
 }
@@ -113,7 +117,9 @@ struct MInvoice {
   int credit_notes = 0;
   bool cancelled = false;
 
-  int64_t Open() const { return cancelled ? 0 : std::max<int64_t>(0, total - credited - allocated); }
+  int64_t Open() const {
+    return cancelled ? 0 : std::max<int64_t>(0, total - credited - allocated);
+  }
   v1::InvoiceStatus Status() const {
     if (cancelled) return v1::INVOICE_STATUS_CANCELLED;
     if (disputed > 0) return v1::INVOICE_STATUS_DISPUTED;
@@ -151,7 +157,8 @@ struct MLine {
   auto Key() const { return std::tie(day, kind, document, reference, debit, credit); }
   std::string Describe() const {
     std::ostringstream out;
-    out << day << " " << kind << " " << document << " ref=" << reference << " D" << debit << " C" << credit;
+    out << day << " " << kind << " " << document << " ref=" << reference << " D" << debit << " C"
+        << credit;
     return out.str();
   }
 };
@@ -177,7 +184,7 @@ struct Account {
   bool failed = false;
 
   std::map<std::string, MInvoice> invoices;
-  std::vector<std::string> invoice_ids;  // in issue order
+  std::vector<std::string> invoice_ids;        // in issue order
   std::map<std::string, std::string> planned;  // invoice named by a held allocation -> its currency
   std::map<std::string, MPayment> payments;
   std::vector<std::string> payment_ids;
@@ -186,25 +193,32 @@ struct Account {
   std::vector<MLine> ledger;
   std::map<std::string, int> counts;  // what the history covered
 
-  int64_t Uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+  int64_t Uniform(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  }
   bool Chance(int percent) { return Uniform(0, 99) < percent; }
   template <typename T>
-  const T& Pick(const std::vector<T>& items) { return items[Uniform(0, static_cast<int64_t>(items.size()) - 1)]; }
+  const T& Pick(const std::vector<T>& items) {
+    return items[Uniform(0, static_cast<int64_t>(items.size()) - 1)];
+  }
   std::string NewId(const std::string& kind) { return absl::StrCat(kind, "-", id, "-", ++seq); }
 
-  void AddLine(const std::string& currency, absl::CivilDay day, std::string kind, std::string document,
-               std::string reference, int64_t debit, int64_t credit) {
-    ledger.push_back({currency, day, std::move(kind), std::move(document), std::move(reference), debit, credit});
+  void AddLine(const std::string& currency, absl::CivilDay day, std::string kind,
+               std::string document, std::string reference, int64_t debit, int64_t credit) {
+    ledger.push_back(
+        {currency, day, std::move(kind), std::move(document), std::move(reference), debit, credit});
   }
 
   // Open invoices in `currency`, oldest due date first, then issue date, then id.
   std::vector<MInvoice*> OpenOldestFirst(const std::string& currency) {
     std::vector<std::pair<std::string, MInvoice*>> open;
     for (auto& [invoice_id, invoice] : invoices) {
-      if (invoice.currency == currency && invoice.Open() > 0) open.push_back({invoice_id, &invoice});
+      if (invoice.currency == currency && invoice.Open() > 0)
+        open.push_back({invoice_id, &invoice});
     }
     std::sort(open.begin(), open.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.second->due, a.second->issue, a.first) < std::tie(b.second->due, b.second->issue, b.first);
+      return std::tie(a.second->due, a.second->issue, a.first) <
+             std::tie(b.second->due, b.second->issue, b.first);
     });
     std::vector<MInvoice*> out;
     for (auto& entry : open) out.push_back(entry.second);
@@ -243,11 +257,13 @@ struct Account {
     int64_t open_amount = invoice.Open();
     for (MPayment* payment : open) {
       for (size_t i = 0; i < payment->allocations.size(); ++i) {
-        if (!payment->allocations[i].held || payment->allocations[i].invoice_id != invoice_id) continue;
+        if (!payment->allocations[i].held || payment->allocations[i].invoice_id != invoice_id)
+          continue;
         const int64_t held = payment->allocations[i].amount;
         const absl::CivilDay date = std::max(payment->value_date, invoice.issue);
         int64_t apply = 0;
-        if (!invoice.cancelled && invoice.currency == payment->currency) apply = std::min(held, open_amount);
+        if (!invoice.cancelled && invoice.currency == payment->currency)
+          apply = std::min(held, open_amount);
         payment->allocations[i].amount -= held;
         payment->held -= held;
         if (apply > 0) {
@@ -260,7 +276,8 @@ struct Account {
           payment->unapplied += held - apply;
         }
       }
-      std::erase_if(payment->allocations, [](const MAllocation& a) { return a.held && a.amount == 0; });
+      std::erase_if(payment->allocations,
+                    [](const MAllocation& a) { return a.held && a.amount == 0; });
     }
     for (MPayment* payment : open) {
       if (open_amount <= 0) break;
@@ -269,7 +286,8 @@ struct Account {
       if (apply <= 0) continue;
       reaction.events = reaction.allocations = true;
       payment->unapplied -= apply;
-      Allocate(*payment, invoice_id, apply, /*automatic=*/true, std::max(payment->value_date, invoice.issue));
+      Allocate(*payment, invoice_id, apply, /*automatic=*/true,
+               std::max(payment->value_date, invoice.issue));
       open_amount -= apply;
     }
     return reaction;
@@ -373,7 +391,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     ASSERT_TRUE(invoicing.ok()) << invoicing.status();
     invoicing_ = std::move(*invoicing);
 
-    payments::PaymentsService::Options payments_options;  // auto-apply of unapplied cash: default (on)
+    payments::PaymentsService::Options
+        payments_options;  // auto-apply of unapplied cash: default (on)
     payments_options.backend.topic_partitions = kPartitions;
     payments_options.api.read_wait_timeout = absl::Seconds(30);
     payments_options.command_catch_up_timeout = absl::Seconds(60);
@@ -415,19 +434,22 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
   // ---- calls ----
 
   template <typename Stub, typename Request, typename Response>
-  grpc::Status Call(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+  grpc::Status Call(Stub* stub,
+                    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
                     const Request& request, Response* response) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
     return (stub->*method)(&context, request, response);
   }
   template <typename Request, typename Response>
-  grpc::Status Inv(grpc::Status (v1::InvoicingService::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+  grpc::Status Inv(grpc::Status (v1::InvoicingService::Stub::*method)(grpc::ClientContext*,
+                                                                      const Request&, Response*),
                    const Request& request, Response* response) {
     return Call(invoicing_stub_.get(), method, request, response);
   }
   template <typename Request, typename Response>
-  grpc::Status Pay(grpc::Status (v1::PaymentsService::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+  grpc::Status Pay(grpc::Status (v1::PaymentsService::Stub::*method)(grpc::ClientContext*,
+                                                                     const Request&, Response*),
                    const Request& request, Response* response) {
     return Call(payments_stub_.get(), method, request, response);
   }
@@ -438,7 +460,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     const absl::Time deadline = absl::Now() + absl::Seconds(180);
     while (true) {
       grpc::Status status = fn();
-      if (status.error_code() != grpc::StatusCode::UNAVAILABLE || absl::Now() > deadline) return status;
+      if (status.error_code() != grpc::StatusCode::UNAVAILABLE || absl::Now() > deadline)
+        return status;
     }
   }
 
@@ -446,18 +469,21 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
 
   bool Fail(Account& a, const std::string& what) {
     if (!a.failed) {
-      ADD_FAILURE() << "seed " << seed_ << ", account " << a.id << ", command #" << a.ops << ": " << what;
+      ADD_FAILURE() << "seed " << seed_ << ", account " << a.id << ", command #" << a.ops << ": "
+                    << what;
     }
     a.failed = true;
     return false;
   }
-  bool Expect(Account& a, bool condition, const std::string& what) { return condition || Fail(a, what); }
+  bool Expect(Account& a, bool condition, const std::string& what) {
+    return condition || Fail(a, what);
+  }
 
-  bool ExpectCode(Account& a, const grpc::Status& status, grpc::StatusCode code, const std::string& what,
-                  const std::string& message_part = "") {
+  bool ExpectCode(Account& a, const grpc::Status& status, grpc::StatusCode code,
+                  const std::string& what, const std::string& message_part = "") {
     if (status.error_code() != code) {
-      return Fail(a, absl::StrCat(what, ": expected code ", code, ", got ", status.error_code(), " (",
-                                  status.error_message(), ")"));
+      return Fail(a, absl::StrCat(what, ": expected code ", code, ", got ", status.error_code(),
+                                  " (", status.error_message(), ")"));
     }
     if (!message_part.empty() && status.error_message().find(message_part) == std::string::npos) {
       return Fail(a, absl::StrCat(what, ": message '", status.error_message(), "' does not name '",
@@ -465,16 +491,19 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     }
     return true;
   }
-  bool ExpectNew(Account& a, const grpc::Status& status, const v1::CommandResult& result, const std::string& what) {
+  bool ExpectNew(Account& a, const grpc::Status& status, const v1::CommandResult& result,
+                 const std::string& what) {
     if (!ExpectCode(a, status, grpc::StatusCode::OK, what)) return false;
-    return Expect(a, !result.duplicate() && !result.position().topic().empty() && result.event_ids_size() > 0,
-                  what + ": not a fresh result: " + result.ShortDebugString());
+    return Expect(
+        a, !result.duplicate() && !result.position().topic().empty() && result.event_ids_size() > 0,
+        what + ": not a fresh result: " + result.ShortDebugString());
   }
   bool ExpectDuplicate(Account& a, const grpc::Status& status, const v1::CommandResult& result,
                        const v1::LogPosition& original, const std::string& what) {
     if (!ExpectCode(a, status, grpc::StatusCode::OK, what)) return false;
     return Expect(a, result.duplicate() && SamePos(result.position(), original),
-                  absl::StrCat(what, ": expected duplicate of ", Pos(original), ", got ", result.ShortDebugString()));
+                  absl::StrCat(what, ": expected duplicate of ", Pos(original), ", got ",
+                               result.ShortDebugString()));
   }
 
   // ---- read-your-writes across the services ----
@@ -486,8 +515,10 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     request.set_account(a.id);
     *request.mutable_consistency()->mutable_min_position() = position;
     v1::UnappliedCash cash;
-    grpc::Status status = Retrying([&] { return Pay(&v1::PaymentsService::Stub::GetUnappliedCash, request, &cash); });
-    return ExpectCode(a, status, grpc::StatusCode::OK, "payments catching up with " + Pos(position));
+    grpc::Status status =
+        Retrying([&] { return Pay(&v1::PaymentsService::Stub::GetUnappliedCash, request, &cash); });
+    return ExpectCode(a, status, grpc::StatusCode::OK,
+                      "payments catching up with " + Pos(position));
   }
   // The invoicing read model has applied a payments record.
   bool SyncInvoicing(Account& a, const v1::LogPosition& position) {
@@ -496,8 +527,10 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     request.set_account(a.id);
     *request.mutable_consistency()->mutable_min_position() = position;
     v1::OpenBalance balance;
-    grpc::Status status = Retrying([&] { return Inv(&v1::InvoicingService::Stub::GetOpenBalance, request, &balance); });
-    return ExpectCode(a, status, grpc::StatusCode::OK, "invoicing catching up with " + Pos(position));
+    grpc::Status status = Retrying(
+        [&] { return Inv(&v1::InvoicingService::Stub::GetOpenBalance, request, &balance); });
+    return ExpectCode(a, status, grpc::StatusCode::OK,
+                      "invoicing catching up with " + Pos(position));
   }
   // The payments reactor has reacted to an InvoiceIssued record (its checkpoint in the
   // store is past it). The reaction decides on the account as it is when it runs, not as
@@ -555,14 +588,16 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
           return last == expected;
         },
         absl::Seconds(120));
-    return Expect(a, matched, absl::StrCat("invoicing never saw ", expected, " allocated to ", invoice_id,
-                                           " (last ", last, ")"));
+    return Expect(a, matched,
+                  absl::StrCat("invoicing never saw ", expected, " allocated to ", invoice_id,
+                               " (last ", last, ")"));
   }
 
   // Sends the same new command twice at once (two clients racing): exactly one result is
   // fresh and the other is its duplicate, with the same position. Returns the fresh one.
   template <typename Send>
-  grpc::Status SendTwiceAtOnce(Account& a, Send send, v1::CommandResult* result, const std::string& what) {
+  grpc::Status SendTwiceAtOnce(Account& a, Send send, v1::CommandResult* result,
+                               const std::string& what) {
     v1::CommandResult other;
     grpc::Status other_status;
     std::thread racer([&] { other_status = send(&other); });
@@ -571,7 +606,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     ++a.ops;
     if (!status.ok()) return status;
     if (!other_status.ok()) return other_status;
-    if (result->duplicate() == other.duplicate() || !SamePos(result->position(), other.position())) {
+    if (result->duplicate() == other.duplicate() ||
+        !SamePos(result->position(), other.position())) {
       Fail(a, absl::StrCat(what, " sent twice at once: ", result->ShortDebugString(), " and ",
                            other.ShortDebugString()));
       return grpc::Status(grpc::StatusCode::INTERNAL, "not exactly one fresh result");
@@ -667,8 +703,9 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     for (int i = 0; i < line_count; ++i) {
       v1::InvoiceLineInput* line = request.add_lines();
       line->set_description(absl::StrCat("item ", i));
-      line->set_quantity_milli(a.Chance(70) ? a.Pick(std::vector<int64_t>{1000, 2000, 500, 1500, 3333, 250, 12000})
-                                            : a.Uniform(1, 20000));
+      line->set_quantity_milli(
+          a.Chance(70) ? a.Pick(std::vector<int64_t>{1000, 2000, 500, 1500, 3333, 250, 12000})
+                       : a.Uniform(1, 20000));
       line->set_unit_price_minor(jpy ? a.Uniform(1, 30000) : a.Uniform(1, 250000));
       line->set_tax_rate_bp(a.Pick(std::vector<int>{0, 500, 700, 825, 1000, 1900, 2000}));
     }
@@ -682,7 +719,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     const auto compute = [&] {
       invoice.net = invoice.tax = 0;
       for (const v1::InvoiceLineInput& line : request.lines()) {
-        const int64_t net = RoundDiv(static_cast<__int128>(line.quantity_milli()) * line.unit_price_minor(), 1000);
+        const int64_t net =
+            RoundDiv(static_cast<__int128>(line.quantity_milli()) * line.unit_price_minor(), 1000);
         const int64_t tax = RoundDiv(static_cast<__int128>(net) * line.tax_rate_bp(), 10000);
         invoice.net += net;
         invoice.tax += tax;
@@ -694,7 +732,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       request.mutable_lines()->RemoveLast();
       compute();
     }
-    if (invoice.total <= 0) return true;  // cannot happen (first line is positive); keeps the model honest
+    if (invoice.total <= 0)
+      return true;  // cannot happen (first line is positive); keeps the model honest
     invoice.request = request;
 
     v1::CommandResult result;
@@ -703,7 +742,10 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     if (a.Chance(5)) {
       ++a.counts["invoice sent twice at once"];
       status = SendTwiceAtOnce(
-          a, [&](v1::CommandResult* r) { return Inv(&v1::InvoicingService::Stub::IssueInvoice, request, r); },
+          a,
+          [&](v1::CommandResult* r) {
+            return Inv(&v1::InvoicingService::Stub::IssueInvoice, request, r);
+          },
           &result, "IssueInvoice " + invoice_id);
     } else {
       status = Inv(&v1::InvoicingService::Stub::IssueInvoice, request, &result);
@@ -714,7 +756,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     invoice.issued_at = result.position();
     a.invoices[invoice_id] = invoice;
     a.invoice_ids.push_back(invoice_id);
-    a.AddLine(currency, invoice.issue, "invoice", invoice_id, request.invoice_number(), invoice.total, 0);
+    a.AddLine(currency, invoice.issue, "invoice", invoice_id, request.invoice_number(),
+              invoice.total, 0);
 
     if (!SyncPayments(a, result.position())) return false;
     const Account::Reaction reaction = a.InvoiceAppeared(invoice_id);
@@ -808,7 +851,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       const int n = static_cast<int>(a.Uniform(1, 2));
       for (int i = 0; i < n; ++i) {
         const std::string id = future_invoice(currency);
-        if (std::any_of(lines.begin(), lines.end(), [&](const auto& l) { return l.first == id; })) continue;
+        if (std::any_of(lines.begin(), lines.end(), [&](const auto& l) { return l.first == id; }))
+          continue;
         const int64_t held = a.Uniform(1, jpy ? 30000 : 300000);
         lines.push_back({id, held});
         amount += held;
@@ -861,7 +905,10 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     if (expected == grpc::StatusCode::OK && a.Chance(5)) {
       ++a.counts["payment sent twice at once"];
       status = SendTwiceAtOnce(
-          a, [&](v1::CommandResult* r) { return Pay(&v1::PaymentsService::Stub::RecordPayment, request, r); },
+          a,
+          [&](v1::CommandResult* r) {
+            return Pay(&v1::PaymentsService::Stub::RecordPayment, request, r);
+          },
           &result, "RecordPayment " + payment_id);
     } else {
       status = Pay(&v1::PaymentsService::Stub::RecordPayment, request, &result);
@@ -870,7 +917,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     if (expected != grpc::StatusCode::OK) {
       return ExpectCode(a, status, expected, "RecordPayment " + payment_id + " (" + kind + ")");
     }
-    if (!ExpectNew(a, status, result, "RecordPayment " + payment_id + " (" + kind + ")")) return false;
+    if (!ExpectNew(a, status, result, "RecordPayment " + payment_id + " (" + kind + ")"))
+      return false;
 
     MPayment& payment = a.payments[payment_id];
     a.payment_ids.push_back(payment_id);
@@ -927,7 +975,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     const int r = static_cast<int>(a.Uniform(0, 99));
     if (r < 80 && !open.empty()) {
       invoice = a.Pick(open);
-      const int64_t amount = a.Chance(20) ? invoice->Open() : a.Uniform(1, std::max<int64_t>(1, invoice->Open() / 2));
+      const int64_t amount =
+          a.Chance(20) ? invoice->Open() : a.Uniform(1, std::max<int64_t>(1, invoice->Open() / 2));
       *request.mutable_amount() = M(amount, invoice->currency);
       kind = amount == invoice->Open() ? "whole open balance" : "partial";
     } else if (r < 90 && (!open.empty() || !settled.empty())) {
@@ -957,8 +1006,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     invoice->credited += request.amount().minor_units();
     ++invoice->credit_notes;
     a.credit_notes.push_back({request, result.position()});
-    a.AddLine(invoice->currency, a.today, "credit_note", request.credit_note_id(), request.invoice_id(), 0,
-              request.amount().minor_units());
+    a.AddLine(invoice->currency, a.today, "credit_note", request.credit_note_id(),
+              request.invoice_id(), 0, request.amount().minor_units());
     return SyncPayments(a, result.position());
   }
 
@@ -969,7 +1018,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       (invoice.allocated == 0 ? unpaid : paid).push_back(&invoice);
     }
     if (unpaid.empty() && paid.empty()) return IssueNewInvoice(a);
-    MInvoice* invoice = !unpaid.empty() && (paid.empty() || a.Chance(75)) ? a.Pick(unpaid) : a.Pick(paid);
+    MInvoice* invoice =
+        !unpaid.empty() && (paid.empty() || a.Chance(75)) ? a.Pick(unpaid) : a.Pick(paid);
     v1::CancelInvoiceRequest request;
     request.set_tenant(kTenant);
     request.set_invoice_id(invoice->request.invoice_id());
@@ -1046,7 +1096,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       }
     }
     ++a.counts[kind];
-    if (expected != grpc::StatusCode::OK) return ExpectCode(a, status, expected, kind + " " + invoice_id);
+    if (expected != grpc::StatusCode::OK)
+      return ExpectCode(a, status, expected, kind + " " + invoice_id);
     return ExpectNew(a, status, result, kind + " " + invoice_id);
   }
 
@@ -1056,7 +1107,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     for (const std::string& id : a.payment_ids) {
       if (!a.payments.at(id).reversed) live.push_back(id);
     }
-    const std::string payment_id = !live.empty() && a.Chance(85) ? a.Pick(live) : a.Pick(a.payment_ids);
+    const std::string payment_id =
+        !live.empty() && a.Chance(85) ? a.Pick(live) : a.Pick(a.payment_ids);
     MPayment& payment = a.payments.at(payment_id);
     v1::ReversePaymentRequest request;
     request.set_tenant(kTenant);
@@ -1072,7 +1124,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       return ExpectCode(a, status, grpc::StatusCode::FAILED_PRECONDITION, what);
     }
     if (!ExpectNew(a, status, result, what)) return false;
-    ++a.counts[payment.allocated > 0 ? "reversal re-opening invoices" : "reversal of unapplied/held cash"];
+    ++a.counts[payment.allocated > 0 ? "reversal re-opening invoices"
+                                     : "reversal of unapplied/held cash"];
     bool touched_invoicing = false;
     for (MAllocation& allocation : payment.allocations) {
       if (allocation.held) continue;
@@ -1083,7 +1136,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     std::erase_if(payment.allocations, [](const MAllocation& x) { return x.held; });
     payment.reversed = true;
     payment.allocated = payment.held = payment.unapplied = 0;
-    a.AddLine(payment.currency, a.today, "reversal", payment_id, request.reason(), payment.amount, 0);
+    a.AddLine(payment.currency, a.today, "reversal", payment_id, request.reason(), payment.amount,
+              0);
     return !touched_invoicing || SyncInvoicing(a, result.position());
   }
 
@@ -1094,14 +1148,17 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     if (r < 35 || (a.payment_ids.empty() && a.credit_notes.empty() && a.cancels.empty())) {
       const MInvoice& invoice = a.invoices.at(a.Pick(a.invoice_ids));
       ++a.ops;
-      grpc::Status status = Inv(&v1::InvoicingService::Stub::IssueInvoice, invoice.request, &result);
+      grpc::Status status =
+          Inv(&v1::InvoicingService::Stub::IssueInvoice, invoice.request, &result);
       ++a.counts["duplicate invoice"];
-      return ExpectDuplicate(a, status, result, invoice.issued_at, "re-sent IssueInvoice " + invoice.request.invoice_id());
+      return ExpectDuplicate(a, status, result, invoice.issued_at,
+                             "re-sent IssueInvoice " + invoice.request.invoice_id());
     }
     if (r < 75 && !a.payment_ids.empty()) {
       const MPayment& payment = a.payments.at(a.Pick(a.payment_ids));
       ++a.ops;
-      grpc::Status status = Pay(&v1::PaymentsService::Stub::RecordPayment, payment.request, &result);
+      grpc::Status status =
+          Pay(&v1::PaymentsService::Stub::RecordPayment, payment.request, &result);
       ++a.counts["duplicate payment"];
       return ExpectDuplicate(a, status, result, payment.recorded_at,
                              "re-sent RecordPayment " + payment.request.payment_id());
@@ -1109,16 +1166,20 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
     if (r < 90 && !a.credit_notes.empty()) {
       const SentCreditNote& note = a.Pick(a.credit_notes);
       ++a.ops;
-      grpc::Status status = Inv(&v1::InvoicingService::Stub::IssueCreditNote, note.request, &result);
+      grpc::Status status =
+          Inv(&v1::InvoicingService::Stub::IssueCreditNote, note.request, &result);
       ++a.counts["duplicate credit note"];
-      return ExpectDuplicate(a, status, result, note.position, "re-sent IssueCreditNote " + note.request.credit_note_id());
+      return ExpectDuplicate(a, status, result, note.position,
+                             "re-sent IssueCreditNote " + note.request.credit_note_id());
     }
     if (!a.cancels.empty()) {
       const SentCancel& cancel = a.Pick(a.cancels);
       ++a.ops;
-      grpc::Status status = Inv(&v1::InvoicingService::Stub::CancelInvoice, cancel.request, &result);
+      grpc::Status status =
+          Inv(&v1::InvoicingService::Stub::CancelInvoice, cancel.request, &result);
       ++a.counts["duplicate cancellation"];
-      return ExpectDuplicate(a, status, result, cancel.position, "re-sent CancelInvoice " + cancel.request.invoice_id());
+      return ExpectDuplicate(a, status, result, cancel.position,
+                             "re-sent CancelInvoice " + cancel.request.invoice_id());
     }
     return RecordPayment(a);
   }
@@ -1144,8 +1205,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       ++a.ops;
       grpc::Status status = Inv(&v1::InvoicingService::Stub::IssueInvoice, request, &result);
       ++a.counts["invoice id re-used with a different " + field];
-      return ExpectCode(a, status, grpc::StatusCode::ALREADY_EXISTS, "conflicting IssueInvoice " + request.invoice_id(),
-                        field);
+      return ExpectCode(a, status, grpc::StatusCode::ALREADY_EXISTS,
+                        "conflicting IssueInvoice " + request.invoice_id(), field);
     }
     if (r < 80 || a.credit_notes.empty()) {
       v1::RecordPaymentRequest request = a.payments.at(a.Pick(a.payment_ids)).request;
@@ -1189,7 +1250,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       v1::OpenBalance balance;
       grpc::Status status = Inv(&v1::InvoicingService::Stub::GetOpenBalance, request, &balance);
       ASSERT_TRUE(status.ok()) << at << status.error_message();
-      EXPECT_EQ(ToMap(balance.open()), a.OpenByCurrency()) << at << "open balance " << balance.ShortDebugString();
+      EXPECT_EQ(ToMap(balance.open()), a.OpenByCurrency())
+          << at << "open balance " << balance.ShortDebugString();
     }
     // Every invoice.
     for (const auto& [invoice_id, model] : a.invoices) {
@@ -1201,7 +1263,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       ASSERT_TRUE(status.ok()) << at << invoice_id << ": " << status.error_message();
       const std::string what = at + "invoice " + invoice_id;
       EXPECT_EQ(invoice.status(), model.Status())
-          << what << ": " << v1::InvoiceStatus_Name(invoice.status()) << " vs " << v1::InvoiceStatus_Name(model.Status());
+          << what << ": " << v1::InvoiceStatus_Name(invoice.status()) << " vs "
+          << v1::InvoiceStatus_Name(model.Status());
       EXPECT_EQ(invoice.net_total().minor_units(), model.net) << what;
       EXPECT_EQ(invoice.tax_total().minor_units(), model.tax) << what;
       EXPECT_EQ(invoice.total().minor_units(), model.total) << what;
@@ -1258,14 +1321,18 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       EXPECT_EQ(payment.reversed(), model.reversed) << what;
       std::vector<MAllocation> actual;
       for (const v1::Allocation& x : payment.allocations()) {
-        actual.push_back({x.invoice_id(), x.amount().minor_units(), x.automatic(), x.held(), x.reversed()});
+        actual.push_back(
+            {x.invoice_id(), x.amount().minor_units(), x.automatic(), x.held(), x.reversed()});
       }
       std::vector<MAllocation> expected = model.allocations;
-      const auto by_key = [](const MAllocation& l, const MAllocation& r) { return l.Key() < r.Key(); };
+      const auto by_key = [](const MAllocation& l, const MAllocation& r) {
+        return l.Key() < r.Key();
+      };
       std::sort(actual.begin(), actual.end(), by_key);
       std::sort(expected.begin(), expected.end(), by_key);
-      EXPECT_TRUE(std::equal(actual.begin(), actual.end(), expected.begin(), expected.end(),
-                             [](const MAllocation& l, const MAllocation& r) { return l.Key() == r.Key(); }))
+      EXPECT_TRUE(
+          std::equal(actual.begin(), actual.end(), expected.begin(), expected.end(),
+                     [](const MAllocation& l, const MAllocation& r) { return l.Key() == r.Key(); }))
           << what << ": allocations " << payment.ShortDebugString();
     }
     // The account's payment list (paged).
@@ -1332,8 +1399,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
       absl::CivilDay previous = kFirstDay;
       bool ordered = true;
       for (const v1::StatementLine& line : statement.lines()) {
-        actual.push_back({currency, FromDate(line.date()), line.kind(), line.document(), line.reference(),
-                          line.debit_minor(), line.credit_minor()});
+        actual.push_back({currency, FromDate(line.date()), line.kind(), line.document(),
+                          line.reference(), line.debit_minor(), line.credit_minor()});
         actual_debits += line.debit_minor();
         actual_credits += line.credit_minor();
         running += line.debit_minor() - line.credit_minor();
@@ -1356,7 +1423,8 @@ class InvoicingPaymentsTest : public ::testing::TestWithParam<Backends> {
         const std::string got = i < actual.size() ? actual[i].Describe() : "(none)";
         const std::string want = i < expected.size() ? expected[i].Describe() : "(none)";
         if (got != want) {
-          ADD_FAILURE() << what << ": first differing line (sorted) #" << i << ": got " << got << ", expected " << want;
+          ADD_FAILURE() << what << ": first differing line (sorted) #" << i << ": got " << got
+                        << ", expected " << want;
           break;
         }
       }
@@ -1400,8 +1468,8 @@ TEST_P(InvoicingPaymentsTest, RandomHistoryEndsEqualToTheModel) {
   const int total_ops = EnvInt("AR_ITEST_OPS", 10000);
   const int account_count = EnvInt("AR_ITEST_ACCOUNTS", 300);
   const int worker_count = std::min(EnvInt("AR_ITEST_WORKERS", 24), account_count);
-  std::cout << "seed " << seed_ << " (AR_ITEST_SEED), " << total_ops << " commands over " << account_count
-            << " accounts, " << worker_count << " workers" << std::endl;
+  std::cout << "seed " << seed_ << " (AR_ITEST_SEED), " << total_ops << " commands over "
+            << account_count << " accounts, " << worker_count << " workers" << std::endl;
   SCOPED_TRACE(absl::StrCat("seed ", seed_));
 
   std::vector<Account> accounts(account_count);
@@ -1440,15 +1508,17 @@ TEST_P(InvoicingPaymentsTest, RandomHistoryEndsEqualToTheModel) {
     for (const auto& [kind, n] : a.counts) counts[kind] += n;
   }
   std::cout << commands << " commands in " << absl::FormatDuration(history_time) << " ("
-            << static_cast<int>(commands / absl::ToDoubleSeconds(history_time)) << "/s), verified after "
-            << absl::FormatDuration(total_time) << std::endl;
+            << static_cast<int>(commands / absl::ToDoubleSeconds(history_time))
+            << "/s), verified after " << absl::FormatDuration(total_time) << std::endl;
   for (const auto& [kind, n] : counts) std::cout << "  " << n << "  " << kind << std::endl;
   EXPECT_GE(commands, total_ops);
-  if (HasFailure()) std::cout << "FAILED with seed " << seed_ << " (AR_ITEST_SEED=" << seed_ << ")" << std::endl;
+  if (HasFailure())
+    std::cout << "FAILED with seed " << seed_ << " (AR_ITEST_SEED=" << seed_ << ")" << std::endl;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, InvoicingPaymentsTest,
-                         ::testing::Values(Backends{"Embedded", "Memory"}, Backends{"Embedded", "Redis"},
+                         ::testing::Values(Backends{"Embedded", "Memory"},
+                                           Backends{"Embedded", "Redis"},
                                            Backends{"Kafka", "Memory"}, Backends{"Kafka", "Redis"}),
                          [](const ::testing::TestParamInfo<Backends>& info) {
                            return info.param.log + "_" + info.param.store;

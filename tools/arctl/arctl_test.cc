@@ -2,8 +2,8 @@
 // port, checking what it prints and the exit code it returns.
 
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <regex>
@@ -40,8 +40,8 @@ class ArctlTest : public ::testing::Test {
 
   // Runs arctl against the suite (tenant "arctl-test").
   static CommandOutput Arctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {suite::testing::ArctlBinary(), "--server", suite_->address(), "--tenant",
-                                     "arctl-test"};
+    std::vector<std::string> argv = {suite::testing::ArctlBinary(), "--server", suite_->address(),
+                                     "--tenant", "arctl-test"};
     argv.insert(argv.end(), args.begin(), args.end());
     return suite::testing::RunCommand(argv);
   }
@@ -63,8 +63,9 @@ std::string PrintedPosition(const std::string& out) {
 }
 
 TEST_F(ArctlTest, IssuesShowsAndRepeatsAnInvoice) {
-  CommandOutput issued = Arctl({"invoice", "issue", "T1-INV", "--account", "T1", "--currency", "eur", "--amount",
-                                "1000.00", "--tax", "19", "--issue-date", "2026-10-01", "--terms", "net:30"});
+  CommandOutput issued =
+      Arctl({"invoice", "issue", "T1-INV", "--account", "T1", "--currency", "eur", "--amount",
+             "1000.00", "--tax", "19", "--issue-date", "2026-10-01", "--terms", "net:30"});
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
   EXPECT_THAT(issued.out, HasSubstr("issued invoice T1-INV at ar.invoicing.events/"));
   const std::string position = PrintedPosition(issued.out);
@@ -76,16 +77,17 @@ TEST_F(ArctlTest, IssuesShowsAndRepeatsAnInvoice) {
   EXPECT_THAT(shown.out, HasSubstr("issued     2026-10-01, due 2026-10-31"));
   EXPECT_THAT(shown.out, HasSubstr("status     open"));
 
-  CommandOutput repeated = Arctl({"invoice", "issue", "T1-INV", "--account", "T1", "--currency", "EUR", "--amount",
-                                  "1000", "--tax", "19", "--issue-date", "2026-10-01", "--terms", "net:30"});
+  CommandOutput repeated =
+      Arctl({"invoice", "issue", "T1-INV", "--account", "T1", "--currency", "EUR", "--amount",
+             "1000", "--tax", "19", "--issue-date", "2026-10-01", "--terms", "net:30"});
   EXPECT_EQ(repeated.exit_code, 0) << repeated.err;
   EXPECT_THAT(repeated.out, HasSubstr("already issued with this content"));
   EXPECT_THAT(repeated.out, HasSubstr(position));
 }
 
 TEST_F(ArctlTest, JsonIsTheServersAnswer) {
-  ASSERT_EQ(Arctl({"invoice", "issue", "T2-INV", "--account", "T2", "--currency", "JPY", "--amount", "12000",
-                   "--issue-date", "2026-10-01", "--due-date", "2026-11-01"})
+  ASSERT_EQ(Arctl({"invoice", "issue", "T2-INV", "--account", "T2", "--currency", "JPY", "--amount",
+                   "12000", "--issue-date", "2026-10-01", "--due-date", "2026-11-01"})
                 .exit_code,
             0);
   CommandOutput shown = Arctl({"--json", "invoice", "show", "T2-INV"});
@@ -103,8 +105,8 @@ TEST_F(ArctlTest, PaymentsStatementBalanceAndUnappliedCash) {
                 .exit_code,
             0);
   // Pays the invoice in full and leaves 50.00 unapplied.
-  CommandOutput paid = Arctl({"payment", "record", "T3-PAY", "--account", "T3", "--amount", "1250.00", "--currency",
-                              "USD", "--value-date", "2026-10-01"});
+  CommandOutput paid = Arctl({"payment", "record", "T3-PAY", "--account", "T3", "--amount",
+                              "1250.00", "--currency", "USD", "--value-date", "2026-10-01"});
   ASSERT_EQ(paid.exit_code, 0) << paid.err;
   EXPECT_THAT(paid.out, HasSubstr("recorded payment T3-PAY at ar.payments.events/"));
   const std::string position = PrintedPosition(paid.out);
@@ -115,17 +117,21 @@ TEST_F(ArctlTest, PaymentsStatementBalanceAndUnappliedCash) {
   CommandOutput unapplied = Arctl({"unapplied", "--account", "T3", "--min-position", position});
   ASSERT_EQ(unapplied.exit_code, 0) << unapplied.err;
   EXPECT_THAT(unapplied.out, HasSubstr("USD      50.00"));
-  CommandOutput statement = Arctl({"statement", "--account", "T3", "--currency", "usd", "--min-position", position});
+  CommandOutput statement =
+      Arctl({"statement", "--account", "T3", "--currency", "usd", "--min-position", position});
   ASSERT_EQ(statement.exit_code, 0) << statement.err;
   EXPECT_THAT(statement.out, HasSubstr("1200.00"));
   EXPECT_THAT(statement.out, HasSubstr("unapplied cash at the end: 50.00 USD"));
 
-  CommandOutput reversed = Arctl({"payment", "reverse", "T3-PAY", "--reason", "bounced", "--date", "2026-10-05"});
+  CommandOutput reversed =
+      Arctl({"payment", "reverse", "T3-PAY", "--reason", "bounced", "--date", "2026-10-05"});
   ASSERT_EQ(reversed.exit_code, 0) << reversed.err;
-  CommandOutput reopened = Arctl({"balance", "--account", "T3", "--min-position", PrintedPosition(reversed.out)});
+  CommandOutput reopened =
+      Arctl({"balance", "--account", "T3", "--min-position", PrintedPosition(reversed.out)});
   EXPECT_THAT(reopened.out, HasSubstr("USD  1200.00"));
   // A second reversal is refused by the business rules.
-  CommandOutput again = Arctl({"payment", "reverse", "T3-PAY", "--reason", "bounced", "--date", "2026-10-05"});
+  CommandOutput again =
+      Arctl({"payment", "reverse", "T3-PAY", "--reason", "bounced", "--date", "2026-10-05"});
   EXPECT_EQ(again.exit_code, kExitRejected);
   EXPECT_THAT(again.err, HasSubstr("already reversed"));
 }
@@ -139,14 +145,17 @@ TEST_F(ArctlTest, UnknownIdsExitWithNotFound) {
 }
 
 TEST_F(ArctlTest, BusinessRuleViolationsExitWithRejected) {
-  ASSERT_EQ(Arctl({"invoice", "issue", "T5-INV", "--account", "T5", "--currency", "EUR", "--amount", "100.00"}).exit_code,
+  ASSERT_EQ(Arctl({"invoice", "issue", "T5-INV", "--account", "T5", "--currency", "EUR", "--amount",
+                   "100.00"})
+                .exit_code,
             0);
-  CommandOutput too_much = Arctl({"invoice", "credit-note", "T5-INV", "--id", "T5-CN", "--amount", "500.00"});
+  CommandOutput too_much =
+      Arctl({"invoice", "credit-note", "T5-INV", "--id", "T5-CN", "--amount", "500.00"});
   EXPECT_EQ(too_much.exit_code, kExitRejected);
   EXPECT_THAT(too_much.err, HasSubstr("rejected"));
   // The same invoice id with other content: a conflict.
-  CommandOutput conflict =
-      Arctl({"invoice", "issue", "T5-INV", "--account", "T5", "--currency", "EUR", "--amount", "999.00"});
+  CommandOutput conflict = Arctl(
+      {"invoice", "issue", "T5-INV", "--account", "T5", "--currency", "EUR", "--amount", "999.00"});
   EXPECT_EQ(conflict.exit_code, kExitRejected);
   EXPECT_THAT(conflict.err, HasSubstr("conflict"));
 }
@@ -157,14 +166,18 @@ TEST_F(ArctlTest, BadCommandLinesExitWithUsage) {
       {"no-such-command"},
       {"invoice"},
       {"invoice", "frobnicate"},
-      {"invoice", "show"},                                                         // missing INVOICE_ID
-      {"invoice", "issue", "X", "--currency", "EUR", "--amount", "1"},             // missing --account
-      {"invoice", "issue", "X", "--account", "A", "--currency", "EUR", "--amount", "1.234"},  // 3 decimals
-      {"invoice", "issue", "X", "--account", "A", "--currency", "XXX", "--amount", "1"},      // unknown currency
-      {"invoice", "issue", "X", "--account", "A", "--currency", "EUR", "--amount", "1", "--issue-date", "2027-02-29"},
+      {"invoice", "show"},                                              // missing INVOICE_ID
+      {"invoice", "issue", "X", "--currency", "EUR", "--amount", "1"},  // missing --account
+      {"invoice", "issue", "X", "--account", "A", "--currency", "EUR", "--amount",
+       "1.234"},  // 3 decimals
+      {"invoice", "issue", "X", "--account", "A", "--currency", "XXX", "--amount",
+       "1"},  // unknown currency
+      {"invoice", "issue", "X", "--account", "A", "--currency", "EUR", "--amount", "1",
+       "--issue-date", "2027-02-29"},
       {"balance", "--account", "A", "--bogus"},
       {"balance", "--account", "A", "--min-position", "nonsense"},
-      {"payment", "record", "P", "--account", "A", "--amount", "1", "--currency", "EUR", "--method", "barter"},
+      {"payment", "record", "P", "--account", "A", "--amount", "1", "--currency", "EUR", "--method",
+       "barter"},
   };
   for (const std::vector<std::string>& args : bad) {
     CommandOutput result = Arctl(args);
@@ -195,10 +208,12 @@ TEST_F(ArctlTest, EveryCommandHasHelp) {
 TEST(ArctlWithoutServerTest, UnreachableServerExitsWithUnavailable) {
   const std::string address = "127.0.0.1:" + std::to_string(ar::testing::FreeLoopbackPort());
   CommandOutput result = suite::testing::RunCommand(
-      {suite::testing::ArctlBinary(), "--timeout", "2s", "balance", "--account", "A"}, {"AR_SERVER=" + address});
+      {suite::testing::ArctlBinary(), "--timeout", "2s", "balance", "--account", "A"},
+      {"AR_SERVER=" + address});
   EXPECT_EQ(result.exit_code, kExitUnavailable);
   EXPECT_THAT(result.err, HasSubstr(address));  // AR_SERVER was used
-  EXPECT_EQ(suite::testing::RunCommand({suite::testing::ArctlBinary(), "--server", address, "--timeout", "2s", "health"})
+  EXPECT_EQ(suite::testing::RunCommand(
+                {suite::testing::ArctlBinary(), "--server", address, "--timeout", "2s", "health"})
                 .exit_code,
             kExitUnavailable);
 }

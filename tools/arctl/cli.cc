@@ -39,15 +39,16 @@ void PrintFlags(const std::vector<FlagSpec>& flags, std::ostream& os) {
   size_t width = 0;
   std::vector<std::string> heads;
   for (const FlagSpec& flag : flags) {
-    heads.push_back(absl::StrCat("--", flag.name, flag.value_name.empty() ? "" : " ", flag.value_name));
+    heads.push_back(
+        absl::StrCat("--", flag.name, flag.value_name.empty() ? "" : " ", flag.value_name));
     width = std::max(width, heads.back().size());
   }
   for (size_t i = 0; i < flags.size(); ++i) {
     std::string notes;
     if (flags[i].required) notes += "(required) ";
     if (flags[i].repeated) notes += "(repeatable) ";
-    os << "  " << heads[i] << std::string(width - heads[i].size() + 2, ' ') << notes << flags[i].help
-       << "\n";
+    os << "  " << heads[i] << std::string(width - heads[i].size() + 2, ' ') << notes
+       << flags[i].help << "\n";
   }
 }
 
@@ -66,15 +67,24 @@ std::pair<std::string, std::optional<std::string>> SplitFlag(const std::string& 
 
 std::string CodeLabel(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kNotFound: return "not found";
-    case absl::StatusCode::kFailedPrecondition: return "rejected";
-    case absl::StatusCode::kAlreadyExists: return "conflict";
-    case absl::StatusCode::kInvalidArgument: return "rejected as invalid";
-    case absl::StatusCode::kOutOfRange: return "out of range";
-    case absl::StatusCode::kAborted: return "aborted, retry";
-    case absl::StatusCode::kUnavailable: return "unavailable";
-    case absl::StatusCode::kDeadlineExceeded: return "deadline exceeded";
-    default: return absl::AsciiStrToLower(absl::StatusCodeToString(code));
+    case absl::StatusCode::kNotFound:
+      return "not found";
+    case absl::StatusCode::kFailedPrecondition:
+      return "rejected";
+    case absl::StatusCode::kAlreadyExists:
+      return "conflict";
+    case absl::StatusCode::kInvalidArgument:
+      return "rejected as invalid";
+    case absl::StatusCode::kOutOfRange:
+      return "out of range";
+    case absl::StatusCode::kAborted:
+      return "aborted, retry";
+    case absl::StatusCode::kUnavailable:
+      return "unavailable";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "deadline exceeded";
+    default:
+      return absl::AsciiStrToLower(absl::StatusCodeToString(code));
   }
 }
 
@@ -94,15 +104,19 @@ int ExitCodeFor(const absl::Status& status) {
   if (status.ok()) return kExitOk;
   if (IsUsageError(status)) return kExitUsage;
   switch (status.code()) {
-    case absl::StatusCode::kNotFound: return kExitNotFound;
+    case absl::StatusCode::kNotFound:
+      return kExitNotFound;
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kAborted: return kExitRejected;
+    case absl::StatusCode::kAborted:
+      return kExitRejected;
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded: return kExitUnavailable;
-    default: return kExitFailure;
+    case absl::StatusCode::kDeadlineExceeded:
+      return kExitUnavailable;
+    default:
+      return kExitFailure;
   }
 }
 
@@ -157,8 +171,8 @@ void Cli::PrintTopHelp(std::ostream& os) const {
   size_t width = 0;
   for (const CommandSpec& command : commands_) width = std::max(width, command.path.size());
   for (const CommandSpec& command : commands_) {
-    os << "  " << command.path << std::string(width - command.path.size() + 2, ' ') << command.summary
-       << "\n";
+    os << "  " << command.path << std::string(width - command.path.size() + 2, ' ')
+       << command.summary << "\n";
   }
   os << "\nglobal flags (anywhere on the line):\n";
   PrintFlags(GlobalFlags(), os);
@@ -176,8 +190,8 @@ void Cli::PrintGroupHelp(const std::string& group, std::ostream& os) const {
   }
   for (const CommandSpec& command : commands_) {
     if (!absl::StartsWith(command.path, group + " ")) continue;
-    os << "  " << command.path << std::string(width - command.path.size() + 2, ' ') << command.summary
-       << "\n";
+    os << "  " << command.path << std::string(width - command.path.size() + 2, ' ')
+       << command.summary << "\n";
   }
   os << "\nrun 'arctl " << group << " <subcommand> --help' for its flags\n";
 }
@@ -200,8 +214,9 @@ void Cli::PrintCommandHelp(const CommandSpec& command, std::ostream& os) const {
   PrintExitCodes(os);
 }
 
-int Cli::Run(const std::vector<std::string>& args, const std::map<std::string, std::string>& environment,
-             std::ostream& out, std::ostream& err) const {
+int Cli::Run(const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& environment, std::ostream& out,
+             std::ostream& err) const {
   std::string path;
   const CommandSpec* command = nullptr;
   bool help = false;
@@ -230,10 +245,10 @@ int Cli::Run(const std::vector<std::string>& args, const std::map<std::string, s
       const bool global = spec != nullptr;
       if (!global && command != nullptr) spec = FindFlag(command->flags, name);
       if (spec == nullptr) {
-        note(UsageError(command != nullptr
-                            ? absl::StrCat("unknown flag --", name, " for 'arctl ", command->path, "'")
-                            : absl::StrCat("unknown flag --", name,
-                                           " (command flags go after the command)")));
+        note(UsageError(
+            command != nullptr
+                ? absl::StrCat("unknown flag --", name, " for 'arctl ", command->path, "'")
+                : absl::StrCat("unknown flag --", name, " (command flags go after the command)")));
         continue;
       }
       std::string value;
@@ -276,8 +291,9 @@ int Cli::Run(const std::vector<std::string>& args, const std::map<std::string, s
         help = true;
         continue;
       }
-      note(UsageError(path.empty() ? absl::StrCat("unknown command '", token, "'")
-                                   : absl::StrCat("unknown subcommand '", token, "' of 'arctl ", path, "'")));
+      note(UsageError(
+          path.empty() ? absl::StrCat("unknown command '", token, "'")
+                       : absl::StrCat("unknown subcommand '", token, "' of 'arctl ", path, "'")));
       continue;
     }
     positionals.push_back(token);
@@ -293,9 +309,11 @@ int Cli::Run(const std::vector<std::string>& args, const std::map<std::string, s
     }
     return kExitOk;
   }
-  const std::string help_hint = path.empty() ? "arctl --help" : absl::StrCat("arctl ", path, " --help");
+  const std::string help_hint =
+      path.empty() ? "arctl --help" : absl::StrCat("arctl ", path, " --help");
   if (usage.ok() && command == nullptr) {
-    usage = UsageError(path.empty() ? "no command given" : absl::StrCat("'arctl ", path, "' needs a subcommand"));
+    usage = UsageError(path.empty() ? "no command given"
+                                    : absl::StrCat("'arctl ", path, "' needs a subcommand"));
   }
   if (usage.ok()) {
     if (!command->positional.empty() && positionals.empty()) {
@@ -315,9 +333,11 @@ int Cli::Run(const std::vector<std::string>& args, const std::map<std::string, s
 
   Invocation invocation;
   Context& context = invocation.context_;
-  auto setting = [&](const std::string& name, const std::string& variable, const std::string& fallback) {
+  auto setting = [&](const std::string& name, const std::string& variable,
+                     const std::string& fallback) {
     if (auto it = globals.find(name); it != globals.end()) return it->second;
-    if (auto it = environment.find(variable); it != environment.end() && !it->second.empty()) return it->second;
+    if (auto it = environment.find(variable); it != environment.end() && !it->second.empty())
+      return it->second;
     return fallback;
   };
   context.server = setting("server", "AR_SERVER", kDefaultServer);
@@ -325,10 +345,12 @@ int Cli::Run(const std::vector<std::string>& args, const std::map<std::string, s
   context.json = globals.count("json") > 0 && globals["json"] == "true";
   context.out = &out;
   context.err = &err;
-  if (usage.ok() && !absl::ParseDuration(setting("timeout", "AR_TIMEOUT", "10s"), &context.timeout)) {
+  if (usage.ok() &&
+      !absl::ParseDuration(setting("timeout", "AR_TIMEOUT", "10s"), &context.timeout)) {
     usage = UsageError("--timeout wants a duration such as 10s or 500ms");
   }
-  if (usage.ok() && context.timeout <= absl::ZeroDuration()) usage = UsageError("--timeout must be positive");
+  if (usage.ok() && context.timeout <= absl::ZeroDuration())
+    usage = UsageError("--timeout must be positive");
   if (!usage.ok()) {
     err << "arctl: " << usage.message() << "\nrun '" << help_hint << "' for usage\n";
     return kExitUsage;

@@ -5,19 +5,19 @@
 // a message on stderr and an exit code. Commands are added as table entries (see
 // commands.h); nothing here knows about invoices or payments.
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace ar::arctl {
@@ -88,7 +88,7 @@ struct CommandSpec {
   std::string summary;     // one line
   std::string positional;  // the subject's name ("INVOICE_ID"); empty when none
   std::vector<FlagSpec> flags;
-  std::string details;     // more help text (examples), may be empty
+  std::string details;  // more help text (examples), may be empty
   std::function<absl::Status(Invocation&)> run;
 };
 
@@ -97,8 +97,9 @@ class Cli {
   explicit Cli(std::vector<CommandSpec> commands);
 
   // Parses and runs; returns the exit code. `environment` supplies AR_SERVER / AR_TENANT.
-  int Run(const std::vector<std::string>& args, const std::map<std::string, std::string>& environment,
-          std::ostream& out, std::ostream& err) const;
+  int Run(const std::vector<std::string>& args,
+          const std::map<std::string, std::string>& environment, std::ostream& out,
+          std::ostream& err) const;
 
  private:
   const CommandSpec* FindCommand(const std::string& path) const;

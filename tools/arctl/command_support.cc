@@ -45,8 +45,8 @@ absl::StatusOr<v1::Date> DateOrToday(const Invocation& invocation, const std::st
 
 absl::Status FromGrpc(const grpc::Status& status) { return core::FromGrpcStatus(status); }
 
-void PrintCommandResult(Invocation& invocation, const v1::CommandResult& result, absl::string_view verb,
-                        absl::string_view subject) {
+void PrintCommandResult(Invocation& invocation, const v1::CommandResult& result,
+                        absl::string_view verb, absl::string_view subject) {
   if (invocation.json()) {
     invocation.out() << ToJson(result) << "\n";
     return;
@@ -56,7 +56,8 @@ void PrintCommandResult(Invocation& invocation, const v1::CommandResult& result,
                      << " with this content, nothing new published (position "
                      << FormatPosition(result.position()) << ")\n";
   } else {
-    invocation.out() << verb << " " << subject << " at " << FormatPosition(result.position()) << "\n";
+    invocation.out() << verb << " " << subject << " at " << FormatPosition(result.position())
+                     << "\n";
   }
 }
 

@@ -2,13 +2,13 @@
 // What the command handlers share: account flags, read-your-writes flags, dates with a
 // default, gRPC calls turned into absl::Status, and how a command's result is printed.
 
-#include <string>
-#include "absl/strings/string_view.h"
-#include <vector>
-
 #include <grpcpp/grpcpp.h>
 
+#include <string>
+#include <vector>
+
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "ar/v1/common.pb.h"
 #include "tools/arctl/cli.h"
 
@@ -31,7 +31,7 @@ absl::Status FromGrpc(const grpc::Status& status);
 // "issued invoice INV-1 at ar.invoicing.events/3/17", or for an idempotent repeat
 // "invoice INV-1: already issued with this content, nothing new published (...)";
 // with --json the CommandResult itself.
-void PrintCommandResult(Invocation& invocation, const v1::CommandResult& result, absl::string_view verb,
-                        absl::string_view subject);
+void PrintCommandResult(Invocation& invocation, const v1::CommandResult& result,
+                        absl::string_view verb, absl::string_view subject);
 
 }  // namespace ar::arctl

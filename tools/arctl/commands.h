@@ -9,9 +9,11 @@
 
 namespace ar::arctl {
 
-std::vector<CommandSpec> InvoiceCommands();  // invoice issue|show|list|credit-note|cancel|dispute|resolve, balance
-std::vector<CommandSpec> PaymentCommands();  // payment record|show|list|reverse, statement, unapplied
-std::vector<CommandSpec> SystemCommands();   // health
+std::vector<CommandSpec>
+InvoiceCommands();  // invoice issue|show|list|credit-note|cancel|dispute|resolve, balance
+std::vector<CommandSpec>
+PaymentCommands();  // payment record|show|list|reverse, statement, unapplied
+std::vector<CommandSpec> SystemCommands();  // health
 
 std::vector<CommandSpec> AllCommands();
 

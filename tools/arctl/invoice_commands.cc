@@ -43,16 +43,20 @@ absl::StatusOr<v1::PaymentTerms> ParseTerms(const std::string& text) {
 }
 
 // --line QTY:UNIT_PRICE:TAX_PERCENT[:DESCRIPTION] (the description may contain ':').
-absl::StatusOr<v1::InvoiceLineInput> ParseLine(const std::string& text, const std::string& currency) {
+absl::StatusOr<v1::InvoiceLineInput> ParseLine(const std::string& text,
+                                               const std::string& currency) {
   std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits(':', 3));
   if (parts.size() < 3) {
-    return UsageError(absl::StrCat("--line wants QTY:UNIT_PRICE:TAX_PERCENT[:DESCRIPTION], got '", text, "'"));
+    return UsageError(
+        absl::StrCat("--line wants QTY:UNIT_PRICE:TAX_PERCENT[:DESCRIPTION], got '", text, "'"));
   }
   v1::InvoiceLineInput line;
-  ASSIGN_OR_RETURN(const int64_t quantity_milli, ParseScaledDecimal(parts[0], 3, "--line quantity"));
+  ASSIGN_OR_RETURN(const int64_t quantity_milli,
+                   ParseScaledDecimal(parts[0], 3, "--line quantity"));
   ASSIGN_OR_RETURN(const v1::Money price, ParseAmount(parts[1], currency, "line"));
   ASSIGN_OR_RETURN(const int64_t tax_bp, ParseScaledDecimal(parts[2], 2, "--line tax percent"));
-  if (tax_bp > 10'000) return UsageError(absl::StrCat("--line tax percent '", parts[2], "' is above 100"));
+  if (tax_bp > 10'000)
+    return UsageError(absl::StrCat("--line tax percent '", parts[2], "' is above 100"));
   line.set_quantity_milli(quantity_milli);
   line.set_unit_price_minor(price.minor_units());
   line.set_tax_rate_bp(static_cast<int32_t>(tax_bp));
@@ -73,16 +77,19 @@ absl::Status IssueInvoice(Invocation& invocation) {
     return UsageError("give --due-date or --terms, not both");
   }
   if (invocation.Has("due-date")) {
-    ASSIGN_OR_RETURN(*request.mutable_due_date(), ParseDate(*invocation.Get("due-date"), "due-date"));
+    ASSIGN_OR_RETURN(*request.mutable_due_date(),
+                     ParseDate(*invocation.Get("due-date"), "due-date"));
   } else {
-    ASSIGN_OR_RETURN(*request.mutable_payment_terms(), ParseTerms(invocation.GetOr("terms", "net:30")));
+    ASSIGN_OR_RETURN(*request.mutable_payment_terms(),
+                     ParseTerms(invocation.GetOr("terms", "net:30")));
   }
   if (invocation.Has("amount") == !invocation.GetAll("line").empty()) {
     return UsageError("give either --amount (one line) or one or more --line");
   }
   if (std::optional<std::string> amount = invocation.Get("amount")) {
     ASSIGN_OR_RETURN(const v1::Money net, ParseAmount(*amount, currency, "amount"));
-    ASSIGN_OR_RETURN(const int64_t tax_bp, ParseScaledDecimal(invocation.GetOr("tax", "0"), 2, "--tax"));
+    ASSIGN_OR_RETURN(const int64_t tax_bp,
+                     ParseScaledDecimal(invocation.GetOr("tax", "0"), 2, "--tax"));
     if (tax_bp > 10'000) return UsageError("--tax is a percentage between 0 and 100");
     v1::InvoiceLineInput* line = request.add_lines();
     line->set_description(invocation.GetOr("description", "services"));
@@ -120,20 +127,23 @@ absl::Status ShowInvoice(Invocation& invocation) {
   }
   const v1::AccountRef& account = invoice.account();
   out << "invoice    " << invoice.invoice_id() << " (number " << invoice.invoice_number() << ")\n"
-      << "account    " << account.account() << " \"" << invoice.account_name() << "\" (" << account.region()
-      << "/" << account.subsidiary() << ")\n"
+      << "account    " << account.account() << " \"" << invoice.account_name() << "\" ("
+      << account.region() << "/" << account.subsidiary() << ")\n"
       << "status     " << StatusLabel(invoice.status())
       << (invoice.issued_on_credit_hold() ? " (issued on credit hold)" : "") << "\n"
-      << "issued     " << FormatDate(invoice.issue_date()) << ", due " << FormatDate(invoice.due_date())
-      << (invoice.payment_terms().empty() ? "" : absl::StrCat(" (", invoice.payment_terms(), ")")) << "\n"
-      << "total      " << FormatAmount(invoice.total()) << " (net " << FormatAmount(invoice.net_total())
-      << ", tax " << FormatAmount(invoice.tax_total()) << ")\n"
+      << "issued     " << FormatDate(invoice.issue_date()) << ", due "
+      << FormatDate(invoice.due_date())
+      << (invoice.payment_terms().empty() ? "" : absl::StrCat(" (", invoice.payment_terms(), ")"))
+      << "\n"
+      << "total      " << FormatAmount(invoice.total()) << " (net "
+      << FormatAmount(invoice.net_total()) << ", tax " << FormatAmount(invoice.tax_total()) << ")\n"
       << "credited   " << FormatAmount(invoice.credited()) << "\n"
       << "paid       " << FormatAmount(invoice.allocated()) << "\n";
   if (invoice.written_off().minor_units() != 0 || invoice.is_written_off()) {
     out << "written off " << FormatAmount(invoice.written_off()) << "\n";
   }
-  if (invoice.disputed().minor_units() != 0) out << "disputed   " << FormatAmount(invoice.disputed()) << "\n";
+  if (invoice.disputed().minor_units() != 0)
+    out << "disputed   " << FormatAmount(invoice.disputed()) << "\n";
   out << "open       " << FormatAmount(invoice.open_balance()) << "\n";
   const std::string& currency = invoice.total().currency();
   Table lines({"QTY", "UNIT PRICE", "TAX %", "NET", "TAX", "DESCRIPTION"}, {0, 1, 2, 3, 4});
@@ -163,8 +173,9 @@ absl::StatusOr<std::vector<v1::InvoiceStatus>> ParseStatuses(const std::string& 
     v1::InvoiceStatus status;
     const std::string name = absl::StrCat("INVOICE_STATUS_", absl::AsciiStrToUpper(word));
     if (!v1::InvoiceStatus_Parse(name, &status) || status == v1::INVOICE_STATUS_UNSPECIFIED) {
-      return UsageError(absl::StrCat("--status: unknown status '", word,
-                                     "' (open, partially_paid, paid, credited, cancelled, disputed, written_off)"));
+      return UsageError(absl::StrCat(
+          "--status: unknown status '", word,
+          "' (open, partially_paid, paid, credited, cancelled, disputed, written_off)"));
     }
     statuses.push_back(status);
   }
@@ -227,7 +238,8 @@ absl::Status ListInvoices(Invocation& invocation) {
 
 // The currency of an amount given for an invoice: --currency, else the invoice's own.
 absl::StatusOr<std::string> InvoiceCurrency(Invocation& invocation) {
-  if (std::optional<std::string> currency = invocation.Get("currency")) return absl::AsciiStrToUpper(*currency);
+  if (std::optional<std::string> currency = invocation.Get("currency"))
+    return absl::AsciiStrToUpper(*currency);
   ASSIGN_OR_RETURN(const v1::Invoice invoice, FetchInvoice(invocation, invocation.subject()));
   return invoice.total().currency();
 }
@@ -238,14 +250,16 @@ absl::Status IssueCreditNote(Invocation& invocation) {
   request.set_invoice_id(invocation.subject());
   request.set_credit_note_id(*invocation.Get("id"));
   ASSIGN_OR_RETURN(const std::string currency, InvoiceCurrency(invocation));
-  ASSIGN_OR_RETURN(*request.mutable_amount(), ParseAmount(*invocation.Get("amount"), currency, "amount"));
+  ASSIGN_OR_RETURN(*request.mutable_amount(),
+                   ParseAmount(*invocation.Get("amount"), currency, "amount"));
   ASSIGN_OR_RETURN(*request.mutable_issue_date(), DateOrToday(invocation, "date"));
   request.set_reason(invocation.GetOr("reason", ""));
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
   RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->IssueCreditNote(call.get(), request, &result)));
-  PrintCommandResult(invocation, result, "issued",
-                     absl::StrCat("credit note ", request.credit_note_id(), " on invoice ", request.invoice_id()));
+  PrintCommandResult(
+      invocation, result, "issued",
+      absl::StrCat("credit note ", request.credit_note_id(), " on invoice ", request.invoice_id()));
   return absl::OkStatus();
 }
 
@@ -258,7 +272,8 @@ absl::Status CancelInvoice(Invocation& invocation) {
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
   RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->CancelInvoice(call.get(), request, &result)));
-  PrintCommandResult(invocation, result, "cancelled", absl::StrCat("invoice ", request.invoice_id()));
+  PrintCommandResult(invocation, result, "cancelled",
+                     absl::StrCat("invoice ", request.invoice_id()));
   return absl::OkStatus();
 }
 
@@ -275,7 +290,8 @@ absl::Status DisputeInvoice(Invocation& invocation) {
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
   RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->DisputeInvoice(call.get(), request, &result)));
-  PrintCommandResult(invocation, result, "disputed", absl::StrCat("invoice ", request.invoice_id()));
+  PrintCommandResult(invocation, result, "disputed",
+                     absl::StrCat("invoice ", request.invoice_id()));
   return absl::OkStatus();
 }
 
@@ -323,56 +339,86 @@ absl::Status ShowBalance(Invocation& invocation) {
 
 std::vector<CommandSpec> InvoiceCommands() {
   std::vector<FlagSpec> issue_flags = AccountFlags();
-  issue_flags.insert(issue_flags.end(), {
-      {"currency", "CODE", "ISO 4217 currency of the invoice", /*required=*/true},
-      {"amount", "DECIMAL", "net amount of a single line (or use --line)"},
-      {"tax", "PERCENT", "tax rate of the --amount line, e.g. 19 or 7.5 (default 0)"},
-      {"description", "TEXT", "description of the --amount line (default services)"},
-      {"line", "QTY:PRICE:TAX%[:TEXT]", "an invoice line, e.g. 2:49.90:19:Widgets", false, /*repeated=*/true},
-      {"name", "TEXT", "account name (default the account id)"},
-      {"number", "TEXT", "printed invoice number (default the invoice id)"},
-      {"issue-date", "YYYY-MM-DD", "issue date (default today, UTC)"},
-      {"due-date", "YYYY-MM-DD", "due date (or --terms)"},
-      {"terms", "net:DAYS|eom:DAYS", "payment terms when no --due-date (default net:30)"},
-  });
+  issue_flags.insert(
+      issue_flags.end(),
+      {
+          {"currency", "CODE", "ISO 4217 currency of the invoice", /*required=*/true},
+          {"amount", "DECIMAL", "net amount of a single line (or use --line)"},
+          {"tax", "PERCENT", "tax rate of the --amount line, e.g. 19 or 7.5 (default 0)"},
+          {"description", "TEXT", "description of the --amount line (default services)"},
+          {"line", "QTY:PRICE:TAX%[:TEXT]", "an invoice line, e.g. 2:49.90:19:Widgets", false,
+           /*repeated=*/true},
+          {"name", "TEXT", "account name (default the account id)"},
+          {"number", "TEXT", "printed invoice number (default the invoice id)"},
+          {"issue-date", "YYYY-MM-DD", "issue date (default today, UTC)"},
+          {"due-date", "YYYY-MM-DD", "due date (or --terms)"},
+          {"terms", "net:DAYS|eom:DAYS", "payment terms when no --due-date (default net:30)"},
+      });
   return {
       {"invoice issue", "Issue an invoice (idempotent on INVOICE_ID)", "INVOICE_ID", issue_flags,
        "examples:\n"
        "  arctl invoice issue INV-1 --account ACME --currency EUR --amount 1000.00 --tax 19\n"
-       "  arctl invoice issue INV-2 --account ACME --currency USD --line 3:25.00:0:Licences --terms eom:30",
+       "  arctl invoice issue INV-2 --account ACME --currency USD --line 3:25.00:0:Licences "
+       "--terms eom:30",
        IssueInvoice},
-      {"invoice show", "Show an invoice: amounts, lines and history", "INVOICE_ID", {MinPositionFlag()}, "",
+      {"invoice show",
+       "Show an invoice: amounts, lines and history",
+       "INVOICE_ID",
+       {MinPositionFlag()},
+       "",
        ShowInvoice},
-      {"invoice list", "List an account's invoices (by status, by due date)", "",
+      {"invoice list",
+       "List an account's invoices (by status, by due date)",
+       "",
        {{"account", "ID", "customer account id", true},
-        {"status", "S1,S2", "only these statuses: open, partially_paid, paid, credited, cancelled, disputed, written_off"},
+        {"status", "S1,S2",
+         "only these statuses: open, partially_paid, paid, credited, cancelled, disputed, "
+         "written_off"},
         {"due-from", "YYYY-MM-DD", "due on or after"},
         {"due-to", "YYYY-MM-DD", "due on or before"},
         {"limit", "N", "at most N invoices (default 100)"},
         MinPositionFlag()},
-       "", ListInvoices},
-      {"invoice credit-note", "Issue a credit note that reduces an invoice (idempotent on --id)", "INVOICE_ID",
+       "",
+       ListInvoices},
+      {"invoice credit-note",
+       "Issue a credit note that reduces an invoice (idempotent on --id)",
+       "INVOICE_ID",
        {{"id", "ID", "credit note id", true},
         {"amount", "DECIMAL", "amount credited", true},
         {"currency", "CODE", "currency of --amount (default the invoice's)"},
         {"date", "YYYY-MM-DD", "issue date (default today)"},
         {"reason", "TEXT", "why"}},
-       "", IssueCreditNote},
-      {"invoice cancel", "Cancel an invoice that has no payments", "INVOICE_ID",
-       {{"reason", "TEXT", "why", true}, {"date", "YYYY-MM-DD", "cancellation date (default today)"}}, "",
+       "",
+       IssueCreditNote},
+      {"invoice cancel",
+       "Cancel an invoice that has no payments",
+       "INVOICE_ID",
+       {{"reason", "TEXT", "why", true},
+        {"date", "YYYY-MM-DD", "cancellation date (default today)"}},
+       "",
        CancelInvoice},
-      {"invoice dispute", "Open a dispute on an invoice (pauses dunning)", "INVOICE_ID",
+      {"invoice dispute",
+       "Open a dispute on an invoice (pauses dunning)",
+       "INVOICE_ID",
        {{"reason", "TEXT", "what the customer disputes", true},
         {"amount", "DECIMAL", "disputed amount (default the whole open balance)"},
         {"currency", "CODE", "currency of --amount (default the invoice's)"},
         {"date", "YYYY-MM-DD", "dispute date (default today)"}},
-       "", DisputeInvoice},
-      {"invoice resolve", "Resolve an invoice's open dispute", "INVOICE_ID",
+       "",
+       DisputeInvoice},
+      {"invoice resolve",
+       "Resolve an invoice's open dispute",
+       "INVOICE_ID",
        {{"resolution", "TEXT", "how it was resolved", true},
         {"date", "YYYY-MM-DD", "resolution date (default today)"}},
-       "", ResolveDispute},
-      {"balance", "Open balance of an account, per currency", "",
-       {{"account", "ID", "customer account id", true}, MinPositionFlag()}, "", ShowBalance},
+       "",
+       ResolveDispute},
+      {"balance",
+       "Open balance of an account, per currency",
+       "",
+       {{"account", "ID", "customer account id", true}, MinPositionFlag()},
+       "",
+       ShowBalance},
   };
 }
 

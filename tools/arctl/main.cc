@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
     if (const char* value = std::getenv(name)) environment[name] = value;
   }
   const ar::arctl::Cli cli(ar::arctl::AllCommands());
-  const int code = cli.Run(std::vector<std::string>(argv + 1, argv + argc), environment, std::cout, std::cerr);
+  const int code =
+      cli.Run(std::vector<std::string>(argv + 1, argv + argc), environment, std::cout, std::cerr);
   std::cout.flush();
   return code;
 }

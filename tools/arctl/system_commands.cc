@@ -18,7 +18,8 @@ absl::Status CheckHealth(Invocation& invocation) {
   grpc::health::v1::HealthCheckResponse response;
   auto call = invocation.context().NewCall();
   RETURN_IF_ERROR(FromGrpc(stub->Check(call.get(), request, &response)));
-  const std::string status = grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+  const std::string status =
+      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
   if (invocation.json()) {
     invocation.out() << ToJson(response) << "\n";
   } else {
@@ -34,9 +35,13 @@ absl::Status CheckHealth(Invocation& invocation) {
 
 std::vector<CommandSpec> SystemCommands() {
   return {
-      {"health", "Is ar-suite serving? (exit 0 when SERVING, 5 otherwise)", "",
-       {{"service", "NAME", "one gRPC service, e.g. ar.v1.InvoicingService (default: the whole server)"}},
-       "", CheckHealth},
+      {"health",
+       "Is ar-suite serving? (exit 0 when SERVING, 5 otherwise)",
+       "",
+       {{"service", "NAME",
+         "one gRPC service, e.g. ar.v1.InvoicingService (default: the whole server)"}},
+       "",
+       CheckHealth},
   };
 }
 

@@ -1,8 +1,8 @@
 #include "tools/arctl/text.h"
 
-#include <algorithm>
-
 #include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -16,11 +16,13 @@
 
 namespace ar::arctl {
 
-absl::StatusOr<v1::Money> ParseAmount(absl::string_view text, absl::string_view currency, absl::string_view flag) {
+absl::StatusOr<v1::Money> ParseAmount(absl::string_view text, absl::string_view currency,
+                                      absl::string_view flag) {
   const std::string code = absl::AsciiStrToUpper(currency);
   absl::StatusOr<core::Money> money = core::ParseMoney(std::string(text), code);
   if (!money.ok()) {
-    return UsageError(absl::StrCat("--", flag, " '", text, "' (", code, "): ", money.status().message()));
+    return UsageError(
+        absl::StrCat("--", flag, " '", text, "' (", code, "): ", money.status().message()));
   }
   v1::Money proto;
   proto.set_minor_units(money->minor_units);
@@ -38,7 +40,9 @@ std::string FormatAmount(int64_t minor_units, absl::string_view currency) {
   return absl::StrCat(FormatDecimal(minor_units, currency), " ", currency);
 }
 
-std::string FormatAmount(const v1::Money& money) { return FormatAmount(money.minor_units(), money.currency()); }
+std::string FormatAmount(const v1::Money& money) {
+  return FormatAmount(money.minor_units(), money.currency());
+}
 
 absl::StatusOr<v1::Date> ParseDate(absl::string_view text, absl::string_view flag) {
   absl::StatusOr<absl::CivilDay> day = core::ParseDate(std::string(text));
@@ -67,15 +71,15 @@ v1::Date Today() {
 absl::StatusOr<v1::LogPosition> ParsePosition(absl::string_view text) {
   const size_t last = text.rfind('/');
   const size_t middle = last == absl::string_view::npos || last == 0 ? absl::string_view::npos
-                                                                    : text.rfind('/', last - 1);
+                                                                     : text.rfind('/', last - 1);
   v1::LogPosition position;
   int32_t partition = 0;
   int64_t offset = 0;
   if (middle == absl::string_view::npos || middle == 0 ||
       !absl::SimpleAtoi(text.substr(middle + 1, last - middle - 1), &partition) ||
       !absl::SimpleAtoi(text.substr(last + 1), &offset) || partition < 0 || offset < 0) {
-    return UsageError(absl::StrCat("--min-position wants TOPIC/PARTITION/OFFSET as a command printed it, got '",
-                                   text, "'"));
+    return UsageError(absl::StrCat(
+        "--min-position wants TOPIC/PARTITION/OFFSET as a command printed it, got '", text, "'"));
   }
   position.set_topic(std::string(text.substr(0, middle)));
   position.set_partition(partition);
@@ -87,7 +91,8 @@ std::string FormatPosition(const v1::LogPosition& position) {
   return absl::StrCat(position.topic(), "/", position.partition(), "/", position.offset());
 }
 
-absl::StatusOr<int64_t> ParseScaledDecimal(absl::string_view text, int digits, absl::string_view what) {
+absl::StatusOr<int64_t> ParseScaledDecimal(absl::string_view text, int digits,
+                                           absl::string_view what) {
   const size_t point = text.find('.');
   const absl::string_view whole = text.substr(0, point);
   const absl::string_view fraction = point == absl::string_view::npos ? "" : text.substr(point + 1);
@@ -95,7 +100,8 @@ absl::StatusOr<int64_t> ParseScaledDecimal(absl::string_view text, int digits, a
     return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   if (whole.empty() || whole.size() > 12 || !all_digits(whole) || !all_digits(fraction) ||
-      (point != absl::string_view::npos && fraction.empty()) || fraction.size() > static_cast<size_t>(digits)) {
+      (point != absl::string_view::npos && fraction.empty()) ||
+      fraction.size() > static_cast<size_t>(digits)) {
     return UsageError(absl::StrCat(what, " '", text, "' is not a decimal with at most ", digits,
                                    " digits after the point"));
   }
@@ -152,7 +158,8 @@ void Table::Print(std::ostream& os, absl::string_view indent) const {
     std::string line(indent);
     for (size_t c = 0; c < cells.size(); ++c) {
       const std::string pad(widths[c] - cells[c].size(), ' ');
-      line += right_aligned_.count(c) ? pad + cells[c] : cells[c] + (c + 1 < cells.size() ? pad : "");
+      line +=
+          right_aligned_.count(c) ? pad + cells[c] : cells[c] + (c + 1 < cells.size() ? pad : "");
       if (c + 1 < cells.size()) line += "  ";
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();

@@ -3,16 +3,16 @@
 // decimals in the currency's exponent, dates as YYYY-MM-DD, log positions as
 // topic/partition/offset, aligned tables, and JSON for scripts.
 
+#include <google/protobuf/message.h>
+
 #include <cstdint>
 #include <ostream>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
-#include <google/protobuf/message.h>
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "ar/v1/common.pb.h"
 #include "ar/v1/events.pb.h"
 
@@ -20,7 +20,8 @@ namespace ar::arctl {
 
 // Reads "12.50" in `currency` (upper-cased) into minor units; a malformed amount or an
 // unknown currency is a usage error naming `flag`.
-absl::StatusOr<v1::Money> ParseAmount(absl::string_view text, absl::string_view currency, absl::string_view flag);
+absl::StatusOr<v1::Money> ParseAmount(absl::string_view text, absl::string_view currency,
+                                      absl::string_view flag);
 // "1190.00 EUR"; an unknown currency shows its minor units rather than guessing.
 std::string FormatAmount(const v1::Money& money);
 std::string FormatAmount(int64_t minor_units, absl::string_view currency);
@@ -39,7 +40,8 @@ absl::StatusOr<v1::LogPosition> ParsePosition(absl::string_view text);
 std::string FormatPosition(const v1::LogPosition& position);
 
 // A non-negative decimal with at most `digits` fraction digits, scaled: ("1.5", 3) -> 1500.
-absl::StatusOr<int64_t> ParseScaledDecimal(absl::string_view text, int digits, absl::string_view what);
+absl::StatusOr<int64_t> ParseScaledDecimal(absl::string_view text, int digits,
+                                           absl::string_view what);
 
 // The inverse: (1500, 3) -> "1.500", (1900, 2) -> "19.00".
 std::string FormatScaledDecimal(int64_t value, int digits);

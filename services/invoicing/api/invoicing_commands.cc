@@ -27,11 +27,13 @@ absl::StatusOr<v1::CommandResult> InvoicingCommands::IssueInvoice(
       account.tenant(), account.account(), [&]() -> absl::StatusOr<command::Decision> {
         std::optional<v1::Invoice> existing;
         if (!request.invoice_id().empty()) {
-          ASSIGN_OR_RETURN(existing, read_model_.GetInvoice(account.tenant(), request.invoice_id()));
+          ASSIGN_OR_RETURN(existing,
+                           read_model_.GetInvoice(account.tenant(), request.invoice_id()));
         }
-        ASSIGN_OR_RETURN(AccountView view, read_model_.GetAccount(account.tenant(), account.account()));
-        ASSIGN_OR_RETURN(Decision decision, DecideIssueInvoice(request, existing, view,
-                                                               credit_hold_policy_, context));
+        ASSIGN_OR_RETURN(AccountView view,
+                         read_model_.GetAccount(account.tenant(), account.account()));
+        ASSIGN_OR_RETURN(Decision decision,
+                         DecideIssueInvoice(request, existing, view, credit_hold_policy_, context));
         return ToCommandDecision(std::move(decision));
       });
 }
@@ -42,19 +44,21 @@ absl::StatusOr<v1::CommandResult> InvoicingCommands::ExecuteOnInvoice(
   RETURN_IF_ERROR(ValidateId(tenant, "tenant"));
   RETURN_IF_ERROR(ValidateId(invoice_id, "invoice_id"));
   const auto not_found = [&] {
-    return absl::NotFoundError(absl::StrCat("invoice ", invoice_id, " of tenant ", tenant, " not found"));
+    return absl::NotFoundError(
+        absl::StrCat("invoice ", invoice_id, " of tenant ", tenant, " not found"));
   };
   // The account is the executor's key, so it is looked up first; the decision reads the
   // invoice again under the account's slot, where no other command changes it.
   ASSIGN_OR_RETURN(std::optional<v1::Invoice> found, read_model_.GetInvoice(tenant, invoice_id));
   if (!found.has_value()) return not_found();
-  return executor_.Execute(
-      tenant, found->account().account(), [&]() -> absl::StatusOr<command::Decision> {
-        ASSIGN_OR_RETURN(std::optional<v1::Invoice> invoice, read_model_.GetInvoice(tenant, invoice_id));
-        if (!invoice.has_value()) return not_found();
-        ASSIGN_OR_RETURN(Decision decision, decide(*invoice));
-        return ToCommandDecision(std::move(decision));
-      });
+  return executor_.Execute(tenant, found->account().account(),
+                           [&]() -> absl::StatusOr<command::Decision> {
+                             ASSIGN_OR_RETURN(std::optional<v1::Invoice> invoice,
+                                              read_model_.GetInvoice(tenant, invoice_id));
+                             if (!invoice.has_value()) return not_found();
+                             ASSIGN_OR_RETURN(Decision decision, decide(*invoice));
+                             return ToCommandDecision(std::move(decision));
+                           });
 }
 
 absl::StatusOr<v1::CommandResult> InvoicingCommands::IssueCreditNote(
@@ -64,7 +68,8 @@ absl::StatusOr<v1::CommandResult> InvoicingCommands::IssueCreditNote(
       [&](const v1::Invoice& invoice) -> absl::StatusOr<Decision> {
         std::optional<std::string> used_for;
         if (!request.credit_note_id().empty()) {
-          ASSIGN_OR_RETURN(used_for, read_model_.CreditNoteInvoice(request.tenant(), request.credit_note_id()));
+          ASSIGN_OR_RETURN(
+              used_for, read_model_.CreditNoteInvoice(request.tenant(), request.credit_note_id()));
         }
         return DecideIssueCreditNote(request, invoice, used_for, context);
       });

@@ -31,7 +31,9 @@ std::string EncodePageToken(const PageCursor& cursor) {
 }
 
 absl::StatusOr<PageCursor> DecodePageToken(const std::string& token) {
-  const auto invalid = [] { return absl::InvalidArgumentError("page_token is not one this service issued"); };
+  const auto invalid = [] {
+    return absl::InvalidArgumentError("page_token is not one this service issued");
+  };
   std::string raw;
   if (!absl::WebSafeBase64Unescape(token, &raw)) return invalid();
   std::vector<std::string> parts = absl::StrSplit(raw, absl::MaxSplits('|', 2));
@@ -56,15 +58,17 @@ absl::Status InvoicingQueries::AwaitConsistency(const v1::ReadConsistency& consi
   if (position.topic().empty()) return absl::OkStatus();
   const std::vector<std::string> topics = InvoiceProjection::Topics();
   if (std::find(topics.begin(), topics.end(), position.topic()) == topics.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("consistency.min_position names topic '",
-                                                   position.topic(),
-                                                   "', which the invoicing read model does not read"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("consistency.min_position names topic '", position.topic(),
+                     "', which the invoicing read model does not read"));
   }
   if (position.partition() < 0 || position.offset() < 0) {
-    return absl::InvalidArgumentError("consistency.min_position has a negative partition or offset");
+    return absl::InvalidArgumentError(
+        "consistency.min_position has a negative partition or offset");
   }
   const absl::Duration wait = std::min(read_wait_timeout_, caller_deadline - absl::Now());
-  if (!projection_.WaitForPosition(command::FromProto(position), std::max(wait, absl::ZeroDuration()))) {
+  if (!projection_.WaitForPosition(command::FromProto(position),
+                                   std::max(wait, absl::ZeroDuration()))) {
     return absl::UnavailableError(absl::StrCat(
         "the read model has not reached ", position.topic(), "/", position.partition(), "@",
         position.offset(), " within ", absl::FormatDuration(wait), "; retry later"));
@@ -91,7 +95,8 @@ absl::StatusOr<v1::ListInvoicesResponse> InvoicingQueries::ListInvoices(
   RETURN_IF_ERROR(ValidateId(request.tenant(), "tenant"));
   RETURN_IF_ERROR(ValidateId(request.account(), "account"));
   if (request.page_size() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("page_size must not be negative, got ", request.page_size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size must not be negative, got ", request.page_size()));
   }
   const int32_t page_size =
       request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
@@ -132,7 +137,8 @@ absl::StatusOr<v1::ListInvoicesResponse> InvoicingQueries::ListInvoices(
         // One more match exists: the next page starts after the last one returned.
         const v1::Invoice& last = response.invoices(page_size - 1);
         ASSIGN_OR_RETURN(absl::CivilDay last_due, DayFromProto(last.due_date(), "due_date"));
-        response.set_next_page_token(EncodePageToken({core::DayNumber(last_due), last.invoice_id()}));
+        response.set_next_page_token(
+            EncodePageToken({core::DayNumber(last_due), last.invoice_id()}));
         return response;
       }
       *response.add_invoices() = *std::move(invoice);

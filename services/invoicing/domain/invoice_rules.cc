@@ -66,8 +66,8 @@ absl::Status ValidateCurrency(const std::string& currency, const std::string& wh
 absl::Status ValidatePositiveMoney(const v1::Money& money, const std::string& what) {
   RETURN_IF_ERROR(ValidateCurrency(money.currency(), absl::StrCat(what, ".currency")));
   if (money.minor_units() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " must be positive, got ", Describe(money.minor_units(), money.currency())));
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " must be positive, got ", Describe(money.minor_units(), money.currency())));
   }
   return ValidateAmountRange(money.minor_units(), what);
 }
@@ -142,7 +142,8 @@ std::string FirstDifference(const v1::Invoice& existing, const v1::InvoiceIssued
     const std::string prefix = absl::StrCat("lines[", i, "].");
     if (a.description() != b.description()) return prefix + "description";
     if (a.quantity_milli() != b.quantity_milli()) return prefix + "quantity_milli";
-    if (a.unit_price().minor_units() != b.unit_price().minor_units()) return prefix + "unit_price_minor";
+    if (a.unit_price().minor_units() != b.unit_price().minor_units())
+      return prefix + "unit_price_minor";
     if (a.tax_rate_bp() != b.tax_rate_bp()) return prefix + "tax_rate_bp";
   }
   return "";
@@ -173,7 +174,8 @@ void AddHistory(v1::Invoice& invoice, v1::InvoiceHistoryEntry entry) {
   auto* history = invoice.mutable_history();
   const int first_sortable = history->empty() ? 0 : 1;
   int at = history->size();
-  while (at > first_sortable && HistoryOrderKey(entry) < HistoryOrderKey(history->Get(at - 1))) --at;
+  while (at > first_sortable && HistoryOrderKey(entry) < HistoryOrderKey(history->Get(at - 1)))
+    --at;
   history->Add(std::move(entry));
   for (int i = history->size() - 1; i > at; --i) history->SwapElements(i, i - 1);
 }
@@ -237,8 +239,8 @@ void InitializeFromIssued(v1::Invoice& invoice, const v1::Event& event,
   *invoice.mutable_issued_at() = position;
   invoice.add_issued_event_ids(event.event_id());
   // The issued entry goes first, whatever else (pending facts) is already in the history.
-  v1::InvoiceHistoryEntry entry =
-      Entry(event, position, "issued", issued.issue_date(), &issued.total(), issued.invoice_number());
+  v1::InvoiceHistoryEntry entry = Entry(event, position, "issued", issued.issue_date(),
+                                        &issued.total(), issued.invoice_number());
   auto* history = invoice.mutable_history();
   history->Add(std::move(entry));
   for (int i = history->size() - 1; i > 0; --i) history->SwapElements(i, i - 1);
@@ -307,8 +309,9 @@ absl::StatusOr<v1::PaymentTerms> ParsePaymentTerms(const std::string& text) {
       std::all_of(digits.begin(), digits.end(), [](char c) { return absl::ascii_isdigit(c); });
   if (terms.kind() == v1::PaymentTerms::KIND_UNSPECIFIED || !all_digits ||
       !absl::SimpleAtoi(digits, &days) || days > core::kMaxTermDays) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "payment terms '", text, "' are not NET<days> or EOM+<days> (days 0..", core::kMaxTermDays, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("payment terms '", text,
+                                                   "' are not NET<days> or EOM+<days> (days 0..",
+                                                   core::kMaxTermDays, ")"));
   }
   terms.set_days(days);
   return terms;
@@ -345,8 +348,8 @@ absl::StatusOr<LineFigures> ComputeLine(int64_t quantity_milli, int64_t unit_pri
   }
   RETURN_IF_ERROR(ValidateAmountRange(unit_price_minor, "unit_price_minor"));
   // |quantity| < 2^63 and |price| <= 10^15: the product fits easily in 128 bits.
-  const __int128 net = DivideRoundHalfAwayFromZero(
-      static_cast<__int128>(quantity_milli) * unit_price_minor, 1000);
+  const __int128 net =
+      DivideRoundHalfAwayFromZero(static_cast<__int128>(quantity_milli) * unit_price_minor, 1000);
   if (net > kMaxAmountMinor || net < -kMaxAmountMinor) {
     return absl::InvalidArgumentError(
         absl::StrCat("net amount (quantity x unit price) is beyond the limit of ", kMaxAmountMinor,
@@ -373,7 +376,8 @@ absl::StatusOr<v1::InvoiceIssued> BuildInvoiceIssued(const v1::IssueInvoiceReque
   RETURN_IF_ERROR(ValidateId(account.subsidiary(), "account.subsidiary"));
   RETURN_IF_ERROR(ValidateId(account.account(), "account.account"));
   RETURN_IF_ERROR(ValidateId(request.invoice_id(), "invoice_id"));
-  if (request.invoice_number().empty()) return absl::InvalidArgumentError("invoice_number is missing");
+  if (request.invoice_number().empty())
+    return absl::InvalidArgumentError("invoice_number is missing");
   RETURN_IF_ERROR(ValidateText(request.invoice_number(), "invoice_number", kMaxIdLength));
   RETURN_IF_ERROR(ValidateText(request.account_name(), "account_name", kMaxTextLength));
   RETURN_IF_ERROR(ValidateCurrency(request.currency(), "currency"));
@@ -422,8 +426,8 @@ absl::StatusOr<v1::InvoiceIssued> BuildInvoiceIssued(const v1::IssueInvoiceReque
     return absl::InvalidArgumentError("an invoice needs at least one line");
   }
   if (request.lines_size() > kMaxLines) {
-    return absl::InvalidArgumentError(absl::StrCat("an invoice has at most ", kMaxLines,
-                                                   " lines, got ", request.lines_size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("an invoice has at most ", kMaxLines, " lines, got ", request.lines_size()));
   }
 
   const std::string& currency = request.currency();
@@ -438,19 +442,21 @@ absl::StatusOr<v1::InvoiceIssued> BuildInvoiceIssued(const v1::IssueInvoiceReque
   int64_t tax_total = 0;
   for (int i = 0; i < request.lines_size(); ++i) {
     const v1::InvoiceLineInput& input = request.lines(i);
-    RETURN_IF_ERROR(
-        ValidateText(input.description(), absl::StrCat("lines[", i, "].description"), kMaxTextLength));
+    RETURN_IF_ERROR(ValidateText(input.description(), absl::StrCat("lines[", i, "].description"),
+                                 kMaxTextLength));
     absl::StatusOr<LineFigures> figures =
         ComputeLine(input.quantity_milli(), input.unit_price_minor(), input.tax_rate_bp());
     if (!figures.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("lines[", i, "].", figures.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("lines[", i, "].", figures.status().message()));
     }
     if (__builtin_add_overflow(net_total, figures->net_minor, &net_total) ||
         __builtin_add_overflow(tax_total, figures->tax_minor, &tax_total) ||
         net_total > kMaxAmountMinor || net_total < -kMaxAmountMinor ||
         tax_total > kMaxAmountMinor || tax_total < -kMaxAmountMinor) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invoice totals overflow the limit of ", kMaxAmountMinor, " minor units at lines[", i, "]"));
+      return absl::InvalidArgumentError(absl::StrCat("invoice totals overflow the limit of ",
+                                                     kMaxAmountMinor, " minor units at lines[", i,
+                                                     "]"));
     }
     v1::InvoiceLine* line = issued.add_lines();
     line->set_description(input.description());
@@ -501,9 +507,9 @@ absl::StatusOr<v1::IssueInvoiceRequest> RequestFromRawInvoice(const v1::Event& r
     const std::string& line_currency = body.lines(i).unit_price().currency();
     if (currency.empty()) currency = line_currency;
     if (line_currency != currency) {
-      return absl::InvalidArgumentError(absl::StrCat("lines[", i, "].unit_price.currency '",
-                                                     line_currency, "' differs from the invoice's '",
-                                                     currency, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("lines[", i, "].unit_price.currency '", line_currency,
+                       "' differs from the invoice's '", currency, "'"));
     }
     v1::InvoiceLineInput* line = request.add_lines();
     line->set_description(body.lines(i).description());
@@ -551,20 +557,21 @@ absl::StatusOr<Decision> DecideIssueInvoice(const v1::IssueInvoiceRequest& reque
                                                    " already exists with a different ", differs));
     }
     // The same invoice again (a retry, a duplicate feed): the original answer.
-    return DuplicateDecision(std::move(command_id), existing->issued_at(),
-                             {existing->issued_event_ids().begin(),
-                              existing->issued_event_ids().end()});
+    return DuplicateDecision(
+        std::move(command_id), existing->issued_at(),
+        {existing->issued_event_ids().begin(), existing->issued_event_ids().end()});
   }
   if (account.on_credit_hold) {
     if (policy == CreditHoldPolicy::kReject) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "account ", request.account().account(),
-          " is on credit hold; new invoices are rejected until the hold is released"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("account ", request.account().account(),
+                       " is on credit hold; new invoices are rejected until the hold is released"));
     }
     issued.set_issued_on_credit_hold(true);
   }
-  return SingleEventDecision(std::move(command_id), request.account(), context,
-                             [&](v1::Event& event) { *event.mutable_invoice_issued() = std::move(issued); });
+  return SingleEventDecision(
+      std::move(command_id), request.account(), context,
+      [&](v1::Event& event) { *event.mutable_invoice_issued() = std::move(issued); });
 }
 
 absl::StatusOr<Decision> DecideIssueCreditNote(
@@ -587,9 +594,12 @@ absl::StatusOr<Decision> DecideIssueCreditNote(
   for (const v1::CreditNote& note : invoice.credit_notes()) {
     if (note.credit_note_id() != request.credit_note_id()) continue;
     std::string differs;
-    if (!SameMoney(note.amount(), request.amount())) differs = "amount";
-    else if (!SameDate(note.issue_date(), request.issue_date())) differs = "issue_date";
-    else if (note.reason() != request.reason()) differs = "reason";
+    if (!SameMoney(note.amount(), request.amount()))
+      differs = "amount";
+    else if (!SameDate(note.issue_date(), request.issue_date()))
+      differs = "issue_date";
+    else if (note.reason() != request.reason())
+      differs = "reason";
     if (!differs.empty()) {
       return absl::AlreadyExistsError(absl::StrCat("credit note ", request.credit_note_id(),
                                                    " already exists with a different ", differs));
@@ -600,11 +610,12 @@ absl::StatusOr<Decision> DecideIssueCreditNote(
 
   const std::string& currency = invoice.total().currency();
   if (request.amount().currency() != currency) {
-    return absl::InvalidArgumentError(absl::StrCat("credit note currency ",
-                                                   request.amount().currency(),
-                                                   " differs from the invoice currency ", currency));
+    return absl::InvalidArgumentError(
+        absl::StrCat("credit note currency ", request.amount().currency(),
+                     " differs from the invoice currency ", currency));
   }
-  ASSIGN_OR_RETURN(absl::CivilDay invoice_day, DayFromProto(invoice.issue_date(), "invoice issue_date"));
+  ASSIGN_OR_RETURN(absl::CivilDay invoice_day,
+                   DayFromProto(invoice.issue_date(), "invoice issue_date"));
   if (issue_day < invoice_day) {
     return absl::InvalidArgumentError(absl::StrCat("credit note date ", core::FormatDate(issue_day),
                                                    " is before the invoice's issue date ",
@@ -613,10 +624,10 @@ absl::StatusOr<Decision> DecideIssueCreditNote(
   RETURN_IF_ERROR(RequireOpenForChanges(invoice, "issue a credit note"));
   const int64_t open = DeriveOpenBalance(invoice);
   if (request.amount().minor_units() > open) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "a credit note of ", Describe(request.amount().minor_units(), currency),
-        " would take the open balance of ", Describe(open, currency), " of invoice ",
-        invoice.invoice_id(), " below zero"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("a credit note of ", Describe(request.amount().minor_units(), currency),
+                     " would take the open balance of ", Describe(open, currency), " of invoice ",
+                     invoice.invoice_id(), " below zero"));
   }
   return SingleEventDecision(command_id, invoice.account(), context, [&](v1::Event& event) {
     v1::CreditNoteIssued* note = event.mutable_credit_note_issued();
@@ -635,7 +646,8 @@ absl::StatusOr<Decision> DecideCancelInvoice(const v1::CancelInvoiceRequest& req
   RETURN_IF_ERROR(ValidateId(request.invoice_id(), "invoice_id"));
   ASSIGN_OR_RETURN(absl::CivilDay cancel_day, DayFromProto(request.cancel_date(), "cancel_date"));
   RETURN_IF_ERROR(ValidateText(request.reason(), "reason", kMaxTextLength));
-  const std::string command_id = absl::StrCat("CancelInvoice/", request.tenant(), "/", request.invoice_id());
+  const std::string command_id =
+      absl::StrCat("CancelInvoice/", request.tenant(), "/", request.invoice_id());
   if (invoice.cancelled()) {
     // A retried cancellation (same date and reason) gets the original answer; any other
     // cancellation of a cancelled invoice is a business-rule violation.
@@ -647,17 +659,18 @@ absl::StatusOr<Decision> DecideCancelInvoice(const v1::CancelInvoiceRequest& req
     }
   }
   RETURN_IF_ERROR(RequireOpenForChanges(invoice, "cancel it"));
-  ASSIGN_OR_RETURN(absl::CivilDay invoice_day, DayFromProto(invoice.issue_date(), "invoice issue_date"));
+  ASSIGN_OR_RETURN(absl::CivilDay invoice_day,
+                   DayFromProto(invoice.issue_date(), "invoice issue_date"));
   if (cancel_day < invoice_day) {
     return absl::InvalidArgumentError(absl::StrCat("cancel_date ", core::FormatDate(cancel_day),
                                                    " is before the invoice's issue date ",
                                                    core::FormatDate(invoice_day)));
   }
   if (invoice.allocated().minor_units() != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "invoice ", invoice.invoice_id(), " has ",
-        Describe(invoice.allocated().minor_units(), invoice.allocated().currency()),
-        " of payments allocated; reverse them before cancelling"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("invoice ", invoice.invoice_id(), " has ",
+                     Describe(invoice.allocated().minor_units(), invoice.allocated().currency()),
+                     " of payments allocated; reverse them before cancelling"));
   }
   return SingleEventDecision(command_id, invoice.account(), context, [&](v1::Event& event) {
     v1::InvoiceCancelled* cancelled = event.mutable_invoice_cancelled();
@@ -675,18 +688,19 @@ absl::StatusOr<Decision> DecideDisputeInvoice(const v1::DisputeInvoiceRequest& r
   RETURN_IF_ERROR(DayFromProto(request.dispute_date(), "dispute_date").status());
   RETURN_IF_ERROR(ValidateText(request.reason(), "reason", kMaxTextLength));
   const bool whole_balance = !request.has_disputed_amount();
-  if (!whole_balance) RETURN_IF_ERROR(ValidatePositiveMoney(request.disputed_amount(), "disputed_amount"));
+  if (!whole_balance)
+    RETURN_IF_ERROR(ValidatePositiveMoney(request.disputed_amount(), "disputed_amount"));
   const std::string& currency = invoice.total().currency();
   if (!whole_balance && request.disputed_amount().currency() != currency) {
-    return absl::InvalidArgumentError(absl::StrCat("disputed amount currency ",
-                                                   request.disputed_amount().currency(),
-                                                   " differs from the invoice currency ", currency));
+    return absl::InvalidArgumentError(
+        absl::StrCat("disputed amount currency ", request.disputed_amount().currency(),
+                     " differs from the invoice currency ", currency));
   }
   RETURN_IF_ERROR(RequireOpenForChanges(invoice, "dispute it"));
   if (invoice.disputed().minor_units() > 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "invoice ", invoice.invoice_id(), " already has an open dispute of ",
-        Describe(invoice.disputed().minor_units(), currency), "; resolve it first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("invoice ", invoice.invoice_id(), " already has an open dispute of ",
+                     Describe(invoice.disputed().minor_units(), currency), "; resolve it first"));
   }
   const int64_t open = DeriveOpenBalance(invoice);
   if (open <= 0) {
@@ -695,13 +709,14 @@ absl::StatusOr<Decision> DecideDisputeInvoice(const v1::DisputeInvoiceRequest& r
   }
   const int64_t amount = whole_balance ? open : request.disputed_amount().minor_units();
   if (amount > open) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "disputed amount ", Describe(amount, currency), " exceeds the open balance ",
-        Describe(open, currency), " of invoice ", invoice.invoice_id()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("disputed amount ", Describe(amount, currency), " exceeds the open balance ",
+                     Describe(open, currency), " of invoice ", invoice.invoice_id()));
   }
   // Disputes can be opened again after a resolution; the count names each one.
-  const std::string command_id = absl::StrCat("DisputeInvoice/", request.tenant(), "/",
-                                              request.invoice_id(), "/", invoice.disputes_opened() + 1);
+  const std::string command_id =
+      absl::StrCat("DisputeInvoice/", request.tenant(), "/", request.invoice_id(), "/",
+                   invoice.disputes_opened() + 1);
   return SingleEventDecision(command_id, invoice.account(), context, [&](v1::Event& event) {
     v1::InvoiceDisputed* disputed = event.mutable_invoice_disputed();
     disputed->set_invoice_id(request.invoice_id());
@@ -752,7 +767,8 @@ std::vector<std::string> InvoiceIdsOf(const v1::Event& event) {
       return {event.debt_written_off().invoice_id()};
     case v1::Event::kPaymentReversed: {
       std::vector<std::string> ids;
-      for (const v1::PaymentAllocationLine& line : event.payment_reversed().reversed_allocations()) {
+      for (const v1::PaymentAllocationLine& line :
+           event.payment_reversed().reversed_allocations()) {
         if (std::find(ids.begin(), ids.end(), line.invoice_id()) == ids.end()) {
           ids.push_back(line.invoice_id());
         }
@@ -784,7 +800,8 @@ bool Evolve(v1::Invoice& invoice, const v1::Event& event, const v1::LogPosition&
     case v1::Event::kCreditNoteIssued: {
       const v1::CreditNoteIssued& body = event.credit_note_issued();
       if (body.invoice_id() != invoice.invoice_id()) return false;
-      if (body.amount().currency() != currency || !AddTo(*invoice.mutable_credited(), body.amount().minor_units())) {
+      if (body.amount().currency() != currency ||
+          !AddTo(*invoice.mutable_credited(), body.amount().minor_units())) {
         Ignore(invoice, event, position, body.issue_date(),
                absl::StrCat("credit note ", body.credit_note_id(), " in ", body.amount().currency(),
                             " cannot apply to an invoice in ", currency));
@@ -806,7 +823,8 @@ bool Evolve(v1::Invoice& invoice, const v1::Event& event, const v1::LogPosition&
       const v1::InvoiceCancelled& body = event.invoice_cancelled();
       if (body.invoice_id() != invoice.invoice_id()) return false;
       invoice.set_cancelled(true);
-      AddHistory(invoice, Entry(event, position, "cancelled", body.cancel_date(), nullptr, body.reason()));
+      AddHistory(invoice,
+                 Entry(event, position, "cancelled", body.cancel_date(), nullptr, body.reason()));
       break;
     }
     case v1::Event::kInvoiceDisputed: {
@@ -826,8 +844,8 @@ bool Evolve(v1::Invoice& invoice, const v1::Event& event, const v1::LogPosition&
       const v1::DisputeResolved& body = event.dispute_resolved();
       if (body.invoice_id() != invoice.invoice_id()) return false;
       invoice.mutable_disputed()->set_minor_units(0);
-      AddHistory(invoice, Entry(event, position, "dispute_resolved", body.resolution_date(), nullptr,
-                                body.resolution()));
+      AddHistory(invoice, Entry(event, position, "dispute_resolved", body.resolution_date(),
+                                nullptr, body.resolution()));
       break;
     }
     case v1::Event::kPaymentAllocated: {
@@ -881,7 +899,8 @@ bool Evolve(v1::Invoice& invoice, const v1::Event& event, const v1::LogPosition&
       }
       *invoice.mutable_written_off() = body.amount();
       invoice.set_is_written_off(true);
-      AddHistory(invoice, Entry(event, position, "written_off", body.as_of(), &body.amount(), body.reason()));
+      AddHistory(invoice, Entry(event, position, "written_off", body.as_of(), &body.amount(),
+                                body.reason()));
       break;
     }
     default:

@@ -280,41 +280,92 @@ v1::InvoiceLineInput* FirstLine(v1::IssueInvoiceRequest& r) { return r.mutable_l
 INSTANTIATE_TEST_SUITE_P(
     Rules, IssueInvoiceValidationTest,
     ::testing::Values(
-        BadRequestCase{"UnknownCurrency", [](auto& r) { r.set_currency("XYZ"); }, "'XYZ' is not a known ISO 4217 currency"},
-        BadRequestCase{"LowerCaseCurrency", [](auto& r) { r.set_currency("eur"); }, "not a known ISO 4217"},
-        BadRequestCase{"MissingCurrency", [](auto& r) { r.clear_currency(); }, "currency is missing"},
-        BadRequestCase{"ZeroTotal", [](auto& r) { FirstLine(r)->set_unit_price_minor(0); r.mutable_lines()->RemoveLast(); }, "total must be positive, got 0.00 EUR"},
-        BadRequestCase{"NegativeTotal", [](auto& r) { FirstLine(r)->set_unit_price_minor(-100); r.mutable_lines()->RemoveLast(); }, "total must be positive, got -3.57 EUR"},
-        BadRequestCase{"DueBeforeIssue", [](auto& r) { r.clear_payment_terms(); *r.mutable_due_date() = D(2027, 1, 14); }, "due date 2027-01-14 is before issue date 2027-01-15"},
-        BadRequestCase{"MissingTenant", [](auto& r) { r.mutable_account()->clear_tenant(); }, "account.tenant"},
-        BadRequestCase{"MissingRegion", [](auto& r) { r.mutable_account()->clear_region(); }, "account.region"},
-        BadRequestCase{"MissingSubsidiary", [](auto& r) { r.mutable_account()->clear_subsidiary(); }, "account.subsidiary"},
-        BadRequestCase{"MissingAccount", [](auto& r) { r.mutable_account()->clear_account(); }, "account.account"},
+        BadRequestCase{"UnknownCurrency", [](auto& r) { r.set_currency("XYZ"); },
+                       "'XYZ' is not a known ISO 4217 currency"},
+        BadRequestCase{"LowerCaseCurrency", [](auto& r) { r.set_currency("eur"); },
+                       "not a known ISO 4217"},
+        BadRequestCase{"MissingCurrency", [](auto& r) { r.clear_currency(); },
+                       "currency is missing"},
+        BadRequestCase{"ZeroTotal",
+                       [](auto& r) {
+                         FirstLine(r)->set_unit_price_minor(0);
+                         r.mutable_lines()->RemoveLast();
+                       },
+                       "total must be positive, got 0.00 EUR"},
+        BadRequestCase{"NegativeTotal",
+                       [](auto& r) {
+                         FirstLine(r)->set_unit_price_minor(-100);
+                         r.mutable_lines()->RemoveLast();
+                       },
+                       "total must be positive, got -3.57 EUR"},
+        BadRequestCase{"DueBeforeIssue",
+                       [](auto& r) {
+                         r.clear_payment_terms();
+                         *r.mutable_due_date() = D(2027, 1, 14);
+                       },
+                       "due date 2027-01-14 is before issue date 2027-01-15"},
+        BadRequestCase{"MissingTenant", [](auto& r) { r.mutable_account()->clear_tenant(); },
+                       "account.tenant"},
+        BadRequestCase{"MissingRegion", [](auto& r) { r.mutable_account()->clear_region(); },
+                       "account.region"},
+        BadRequestCase{"MissingSubsidiary",
+                       [](auto& r) { r.mutable_account()->clear_subsidiary(); },
+                       "account.subsidiary"},
+        BadRequestCase{"MissingAccount", [](auto& r) { r.mutable_account()->clear_account(); },
+                       "account.account"},
         BadRequestCase{"MissingInvoiceId", [](auto& r) { r.clear_invoice_id(); }, "invoice_id"},
-        BadRequestCase{"InvoiceIdWithSpace", [](auto& r) { r.set_invoice_id("INV 1"); }, "invoice_id"},
-        BadRequestCase{"MissingInvoiceNumber", [](auto& r) { r.clear_invoice_number(); }, "invoice_number is missing"},
+        BadRequestCase{"InvoiceIdWithSpace", [](auto& r) { r.set_invoice_id("INV 1"); },
+                       "invoice_id"},
+        BadRequestCase{"MissingInvoiceNumber", [](auto& r) { r.clear_invoice_number(); },
+                       "invoice_number is missing"},
         BadRequestCase{"EmptyLines", [](auto& r) { r.clear_lines(); }, "at least one line"},
-        BadRequestCase{"TooManyLines", [](auto& r) { while (r.lines_size() <= kMaxLines) *r.add_lines() = r.lines(0); }, "at most 1000 lines, got 1001"},
-        BadRequestCase{"ZeroQuantity", [](auto& r) { FirstLine(r)->set_quantity_milli(0); }, "lines[0].quantity_milli must be positive, got 0"},
-        BadRequestCase{"NegativeQuantity", [](auto& r) { r.mutable_lines(1)->set_quantity_milli(-1000); }, "lines[1].quantity_milli must be positive"},
-        BadRequestCase{"NegativeTaxRate", [](auto& r) { FirstLine(r)->set_tax_rate_bp(-1); }, "lines[0].tax_rate_bp must be within 0..10000, got -1"},
-        BadRequestCase{"TaxRateAbove100Percent", [](auto& r) { FirstLine(r)->set_tax_rate_bp(10'001); }, "tax_rate_bp must be within 0..10000, got 10001"},
-        BadRequestCase{"HugeUnitPrice", [](auto& r) { FirstLine(r)->set_unit_price_minor(INT64_MAX); }, "unit_price_minor"},
-        BadRequestCase{"LineOverflow", [](auto& r) { FirstLine(r)->set_quantity_milli(INT64_MAX); }, "beyond the limit"},
-        BadRequestCase{"TotalOverflow", [](auto& r) {
+        BadRequestCase{"TooManyLines",
+                       [](auto& r) {
+                         while (r.lines_size() <= kMaxLines) *r.add_lines() = r.lines(0);
+                       },
+                       "at most 1000 lines, got 1001"},
+        BadRequestCase{"ZeroQuantity", [](auto& r) { FirstLine(r)->set_quantity_milli(0); },
+                       "lines[0].quantity_milli must be positive, got 0"},
+        BadRequestCase{"NegativeQuantity",
+                       [](auto& r) { r.mutable_lines(1)->set_quantity_milli(-1000); },
+                       "lines[1].quantity_milli must be positive"},
+        BadRequestCase{"NegativeTaxRate", [](auto& r) { FirstLine(r)->set_tax_rate_bp(-1); },
+                       "lines[0].tax_rate_bp must be within 0..10000, got -1"},
+        BadRequestCase{"TaxRateAbove100Percent",
+                       [](auto& r) { FirstLine(r)->set_tax_rate_bp(10'001); },
+                       "tax_rate_bp must be within 0..10000, got 10001"},
+        BadRequestCase{"HugeUnitPrice",
+                       [](auto& r) { FirstLine(r)->set_unit_price_minor(INT64_MAX); },
+                       "unit_price_minor"},
+        BadRequestCase{"LineOverflow", [](auto& r) { FirstLine(r)->set_quantity_milli(INT64_MAX); },
+                       "beyond the limit"},
+        BadRequestCase{"TotalOverflow",
+                       [](auto& r) {
                          r.clear_lines();
                          for (int i = 0; i < 3; ++i) {
                            auto* line = r.add_lines();
                            line->set_quantity_milli(1000);
                            line->set_unit_price_minor(kMaxAmountMinor / 2);
                          }
-                       }, "overflow"},
-        BadRequestCase{"ImpossibleIssueDate", [](auto& r) { *r.mutable_issue_date() = D(2027, 2, 30); }, "issue_date 2027-02-30 is not a calendar date"},
-        BadRequestCase{"MissingIssueDate", [](auto& r) { r.clear_issue_date(); }, "issue_date is missing"},
-        BadRequestCase{"NoDueDateNorTerms", [](auto& r) { r.clear_payment_terms(); }, "either due_date or payment_terms"},
-        BadRequestCase{"DueDateDisagreesWithTerms", [](auto& r) { *r.mutable_due_date() = D(2027, 3, 1); }, "does not match payment terms NET30 (2027-02-14)"},
-        BadRequestCase{"NegativeTermDays", [](auto& r) { r.mutable_payment_terms()->set_days(-1); }, "payment_terms"},
-        BadRequestCase{"TermsWithoutKind", [](auto& r) { r.mutable_payment_terms()->set_kind(v1::PaymentTerms::KIND_UNSPECIFIED); }, "payment_terms.kind is missing"}),
+                       },
+                       "overflow"},
+        BadRequestCase{"ImpossibleIssueDate",
+                       [](auto& r) { *r.mutable_issue_date() = D(2027, 2, 30); },
+                       "issue_date 2027-02-30 is not a calendar date"},
+        BadRequestCase{"MissingIssueDate", [](auto& r) { r.clear_issue_date(); },
+                       "issue_date is missing"},
+        BadRequestCase{"NoDueDateNorTerms", [](auto& r) { r.clear_payment_terms(); },
+                       "either due_date or payment_terms"},
+        BadRequestCase{"DueDateDisagreesWithTerms",
+                       [](auto& r) { *r.mutable_due_date() = D(2027, 3, 1); },
+                       "does not match payment terms NET30 (2027-02-14)"},
+        BadRequestCase{"NegativeTermDays", [](auto& r) { r.mutable_payment_terms()->set_days(-1); },
+                       "payment_terms"},
+        BadRequestCase{"TermsWithoutKind",
+                       [](auto& r) {
+                         r.mutable_payment_terms()->set_kind(v1::PaymentTerms::KIND_UNSPECIFIED);
+                       },
+                       "payment_terms.kind is missing"}),
     [](const ::testing::TestParamInfo<BadRequestCase>& info) { return info.param.name; });
 
 TEST(DueDateTest, FromNetDaysEndOfMonthOrExplicit) {
@@ -356,8 +407,10 @@ TEST(PaymentTermsTest, ParsesNetAndEndOfMonthOnly) {
 // ---- Idempotency ----------------------------------------------------------------------
 
 TEST(IssueInvoiceTest, PublishesOneEventWithDeterministicIds) {
-  auto first = DecideIssueInvoice(Request(), std::nullopt, AccountView{}, CreditHoldPolicy::kReject, Ctx());
-  auto again = DecideIssueInvoice(Request(), std::nullopt, AccountView{}, CreditHoldPolicy::kReject, Ctx());
+  auto first =
+      DecideIssueInvoice(Request(), std::nullopt, AccountView{}, CreditHoldPolicy::kReject, Ctx());
+  auto again =
+      DecideIssueInvoice(Request(), std::nullopt, AccountView{}, CreditHoldPolicy::kReject, Ctx());
   ASSERT_TRUE(first.ok() && again.ok());
   ASSERT_EQ(first->events.size(), 1u);
   EXPECT_EQ(first->events[0].event_id(), again->events[0].event_id());
@@ -369,13 +422,15 @@ TEST(IssueInvoiceTest, PublishesOneEventWithDeterministicIds) {
   EXPECT_EQ(event.correlation_id(), "corr-1");
   EXPECT_EQ(event.invoice_issued().total().minor_units(), 19976);
   EXPECT_FALSE(event.invoice_issued().issued_on_credit_hold());
-  auto other = DecideIssueInvoice(Request("INV-2"), std::nullopt, AccountView{}, CreditHoldPolicy::kReject, Ctx());
+  auto other = DecideIssueInvoice(Request("INV-2"), std::nullopt, AccountView{},
+                                  CreditHoldPolicy::kReject, Ctx());
   EXPECT_NE(other->events[0].event_id(), event.event_id());
 }
 
 TEST(IssueInvoiceTest, SameContentReturnsTheOriginalResultAndPublishesNothing) {
   v1::Invoice invoice = Issue(Request(), 41);
-  auto repeat = DecideIssueInvoice(Request(), invoice, AccountView{}, CreditHoldPolicy::kReject, Ctx());
+  auto repeat =
+      DecideIssueInvoice(Request(), invoice, AccountView{}, CreditHoldPolicy::kReject, Ctx());
   ASSERT_TRUE(repeat.ok()) << repeat.status();
   EXPECT_TRUE(repeat->events.empty());
   ASSERT_TRUE(repeat->duplicate_of.has_value());
@@ -398,18 +453,24 @@ TEST(IssueInvoiceTest, SameIdDifferentContentIsAlreadyExistsNamingTheField) {
       {[](auto& r) { r.mutable_account()->set_account("C-200"); }, "account.account"},
       {[](auto& r) { *r.mutable_issue_date() = D(2027, 1, 16); }, "issue_date"},
       {[](auto& r) { r.mutable_payment_terms()->set_days(60); }, "due_date"},
-      {[](auto& r) { r.clear_payment_terms(); *r.mutable_due_date() = D(2027, 2, 14); }, "payment_terms"},
+      {[](auto& r) {
+         r.clear_payment_terms();
+         *r.mutable_due_date() = D(2027, 2, 14);
+       },
+       "payment_terms"},
       {[](auto& r) { r.set_currency("USD"); }, "currency"},
       {[](auto& r) { r.mutable_lines()->RemoveLast(); }, "lines (count)"},
       {[](auto& r) { r.mutable_lines(1)->set_quantity_milli(2000); }, "lines[1].quantity_milli"},
-      {[](auto& r) { r.mutable_lines(0)->set_unit_price_minor(2000); }, "lines[0].unit_price_minor"},
+      {[](auto& r) { r.mutable_lines(0)->set_unit_price_minor(2000); },
+       "lines[0].unit_price_minor"},
       {[](auto& r) { r.mutable_lines(0)->set_tax_rate_bp(700); }, "lines[0].tax_rate_bp"},
       {[](auto& r) { r.mutable_lines(1)->set_description("consulting"); }, "lines[1].description"},
   };
   for (const Change& change : changes) {
     v1::IssueInvoiceRequest request = Request();
     change.mutate(request);
-    auto decision = DecideIssueInvoice(request, invoice, AccountView{}, CreditHoldPolicy::kReject, Ctx());
+    auto decision =
+        DecideIssueInvoice(request, invoice, AccountView{}, CreditHoldPolicy::kReject, Ctx());
     ASSERT_FALSE(decision.ok()) << change.field;
     EXPECT_EQ(decision.status().code(), absl::StatusCode::kAlreadyExists) << decision.status();
     EXPECT_THAT(std::string(decision.status().message()),
@@ -429,7 +490,8 @@ TEST(IssueInvoiceTest, InvalidRepeatIsStillInvalid) {
 
 TEST(CreditHoldTest, RejectPolicyRefusesNewInvoices) {
   AccountView held{.on_credit_hold = true, .name = "C"};
-  auto decision = DecideIssueInvoice(Request(), std::nullopt, held, CreditHoldPolicy::kReject, Ctx());
+  auto decision =
+      DecideIssueInvoice(Request(), std::nullopt, held, CreditHoldPolicy::kReject, Ctx());
   EXPECT_EQ(decision.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(decision.status().message()), HasSubstr("credit hold"));
 }
@@ -490,14 +552,16 @@ TEST(CreditNoteTest, ReducesTheOpenBalance) {
 
 TEST(CreditNoteTest, CreditingTheWholeBalanceMakesItCredited) {
   v1::Invoice invoice = Issue();
-  ApplyDecision(invoice, DecideIssueCreditNote(CreditNote("CN-1", 19976), invoice, std::nullopt, Ctx()), 2);
+  ApplyDecision(invoice,
+                DecideIssueCreditNote(CreditNote("CN-1", 19976), invoice, std::nullopt, Ctx()), 2);
   EXPECT_EQ(invoice.open_balance().minor_units(), 0);
   EXPECT_EQ(invoice.status(), v1::INVOICE_STATUS_CREDITED);
 }
 
 TEST(CreditNoteTest, NeverBelowZero) {
   v1::Invoice invoice = Issue();
-  ApplyDecision(invoice, DecideIssueCreditNote(CreditNote("CN-1", 19000), invoice, std::nullopt, Ctx()), 2);
+  ApplyDecision(invoice,
+                DecideIssueCreditNote(CreditNote("CN-1", 19000), invoice, std::nullopt, Ctx()), 2);
   auto decision = DecideIssueCreditNote(CreditNote("CN-2", 977), invoice, std::nullopt, Ctx());
   EXPECT_EQ(decision.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(decision.status().message()),
@@ -506,7 +570,8 @@ TEST(CreditNoteTest, NeverBelowZero) {
 
 TEST(CreditNoteTest, IdempotentOnCreditNoteId) {
   v1::Invoice invoice = Issue();
-  ApplyDecision(invoice, DecideIssueCreditNote(CreditNote("CN-1", 19976), invoice, std::nullopt, Ctx()), 7);
+  ApplyDecision(invoice,
+                DecideIssueCreditNote(CreditNote("CN-1", 19976), invoice, std::nullopt, Ctx()), 7);
   // Same content after the balance is gone: still the original answer.
   auto repeat = DecideIssueCreditNote(CreditNote("CN-1", 19976), invoice, "INV-1", Ctx());
   ASSERT_TRUE(repeat.ok()) << repeat.status();
@@ -520,28 +585,34 @@ TEST(CreditNoteTest, IdempotentOnCreditNoteId) {
 
   v1::IssueCreditNoteRequest other_reason = CreditNote("CN-1", 19976);
   other_reason.set_reason("goodwill");
-  EXPECT_THAT(std::string(DecideIssueCreditNote(other_reason, invoice, "INV-1", Ctx()).status().message()),
-              HasSubstr("different reason"));
+  EXPECT_THAT(
+      std::string(DecideIssueCreditNote(other_reason, invoice, "INV-1", Ctx()).status().message()),
+      HasSubstr("different reason"));
 
   auto other_invoice = DecideIssueCreditNote(CreditNote("CN-1", 100), invoice, "INV-9", Ctx());
   EXPECT_EQ(other_invoice.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_THAT(std::string(other_invoice.status().message()), HasSubstr("different invoice_id (INV-9)"));
+  EXPECT_THAT(std::string(other_invoice.status().message()),
+              HasSubstr("different invoice_id (INV-9)"));
 }
 
 TEST(CreditNoteTest, Errors) {
   v1::Invoice invoice = Issue();
-  EXPECT_EQ(Code(DecideIssueCreditNote(CreditNote("CN-1", 100, "USD"), invoice, std::nullopt, Ctx())).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Code(DecideIssueCreditNote(CreditNote("CN-1", 100, "USD"), invoice, std::nullopt, Ctx()))
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Code(DecideIssueCreditNote(CreditNote("CN-1", 0), invoice, std::nullopt, Ctx())).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Code(DecideIssueCreditNote(CreditNote("CN-1", -5), invoice, std::nullopt, Ctx())).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Code(DecideIssueCreditNote(CreditNote("CN-1", -5), invoice, std::nullopt, Ctx())).code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Code(DecideIssueCreditNote(CreditNote("", 5), invoice, std::nullopt, Ctx())).code(),
             absl::StatusCode::kInvalidArgument);
   v1::IssueCreditNoteRequest early = CreditNote("CN-1", 5);
   *early.mutable_issue_date() = D(2027, 1, 1);
-  EXPECT_THAT(std::string(DecideIssueCreditNote(early, invoice, std::nullopt, Ctx()).status().message()),
-              HasSubstr("before the invoice's issue date"));
+  EXPECT_THAT(
+      std::string(DecideIssueCreditNote(early, invoice, std::nullopt, Ctx()).status().message()),
+      HasSubstr("before the invoice's issue date"));
   v1::IssueCreditNoteRequest undated = CreditNote("CN-1", 5);
   undated.clear_issue_date();
   EXPECT_EQ(Code(DecideIssueCreditNote(undated, invoice, std::nullopt, Ctx())).code(),
@@ -600,10 +671,12 @@ TEST(CancelTest, NotWhenWrittenOffAndNotBeforeIssue) {
   v1::Invoice invoice = Issue();
   v1::CancelInvoiceRequest early = Cancel();
   *early.mutable_cancel_date() = D(2027, 1, 1);
-  EXPECT_EQ(Code(DecideCancelInvoice(early, invoice, Ctx())).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(DecideCancelInvoice(early, invoice, Ctx())).code(),
+            absl::StatusCode::kInvalidArgument);
   v1::CancelInvoiceRequest undated = Cancel();
   undated.clear_cancel_date();
-  EXPECT_EQ(Code(DecideCancelInvoice(undated, invoice, Ctx())).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(DecideCancelInvoice(undated, invoice, Ctx())).code(),
+            absl::StatusCode::kInvalidArgument);
   Evolve(invoice, WrittenOff("wo-1", 19976), Pos("ar.collections.events", 0));
   auto refused = DecideCancelInvoice(Cancel(), invoice, Ctx());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -666,10 +739,12 @@ TEST(DisputeTest, Errors) {
             absl::StatusCode::kInvalidArgument);
   v1::DisputeInvoiceRequest usd = Dispute(5);
   usd.mutable_disputed_amount()->set_currency("USD");
-  EXPECT_EQ(Code(DecideDisputeInvoice(usd, invoice, Ctx())).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(DecideDisputeInvoice(usd, invoice, Ctx())).code(),
+            absl::StatusCode::kInvalidArgument);
   v1::DisputeInvoiceRequest undated = Dispute();
   undated.clear_dispute_date();
-  EXPECT_EQ(Code(DecideDisputeInvoice(undated, invoice, Ctx())).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(DecideDisputeInvoice(undated, invoice, Ctx())).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Code(DecideResolveDispute(Resolve(), invoice, Ctx())).code(),
             absl::StatusCode::kFailedPrecondition);
 
@@ -692,7 +767,8 @@ TEST(StatusTest, PaymentsMoveOpenPartiallyPaidPaidAndReversalReopens) {
   EXPECT_EQ(invoice.status(), v1::INVOICE_STATUS_PAID);
   EXPECT_EQ(invoice.open_balance().minor_units(), 0);
   // P-2 bounces: it reversed 10000 on this invoice and 500 on another one.
-  Evolve(invoice, Reversed("pr-2", "P-2", {{"INV-1", 10000}, {"INV-9", 500}}), Pos("ar.payments.events", 2));
+  Evolve(invoice, Reversed("pr-2", "P-2", {{"INV-1", 10000}, {"INV-9", 500}}),
+         Pos("ar.payments.events", 2));
   EXPECT_EQ(invoice.allocated().minor_units(), 9976);
   EXPECT_EQ(invoice.status(), v1::INVOICE_STATUS_PARTIALLY_PAID);
   EXPECT_EQ(invoice.open_balance().minor_units(), 10000);
@@ -704,7 +780,8 @@ TEST(StatusTest, PaymentsMoveOpenPartiallyPaidPaidAndReversalReopens) {
 
 TEST(StatusTest, PaidWithCreditNoteAndPaymentIsPaid) {
   v1::Invoice invoice = Issue();
-  ApplyDecision(invoice, DecideIssueCreditNote(CreditNote("CN-1", 976), invoice, std::nullopt, Ctx()), 1);
+  ApplyDecision(invoice,
+                DecideIssueCreditNote(CreditNote("CN-1", 976), invoice, std::nullopt, Ctx()), 1);
   Evolve(invoice, Allocated("pa-1", "P-1", 19000), Pos("ar.payments.events", 0));
   EXPECT_EQ(invoice.status(), v1::INVOICE_STATUS_PAID);
 }
@@ -737,7 +814,8 @@ TEST(EvolveTest, AnEventIsAppliedOnce) {
   EXPECT_FALSE(Evolve(invoice, Allocated("pa-1", "P-1", 100), Pos("ar.payments.events", 0)));
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(invoice, once));
   // The issue event itself too.
-  auto issue = DecideIssueInvoice(Request(), std::nullopt, AccountView{}, CreditHoldPolicy::kReject, Ctx());
+  auto issue =
+      DecideIssueInvoice(Request(), std::nullopt, AccountView{}, CreditHoldPolicy::kReject, Ctx());
   EXPECT_FALSE(Evolve(invoice, issue->events[0], Pos("ar.invoicing.events", 0)));
 }
 
@@ -760,7 +838,8 @@ TEST(EvolveTest, FactsThatCannotApplyAreRecordedNotDropped) {
   // A second InvoiceIssued with another id for the same invoice keeps the first.
   v1::IssueInvoiceRequest other = Request();
   other.set_invoice_number("X");
-  auto second = DecideIssueInvoice(other, std::nullopt, AccountView{}, CreditHoldPolicy::kReject, Ctx());
+  auto second =
+      DecideIssueInvoice(other, std::nullopt, AccountView{}, CreditHoldPolicy::kReject, Ctx());
   second->events[0].set_event_id("another-id");
   EXPECT_TRUE(Evolve(invoice, second->events[0], Pos("ar.invoicing.events", 9)));
   EXPECT_EQ(invoice.invoice_number(), "2027-0001");
@@ -790,7 +869,8 @@ TEST(EvolveTest, AnyOrderOfFactsEndsInTheSameInvoice) {
       continue;
     }
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(invoice, *first))
-        << invoice.DebugString() << "\nvs\n" << first->DebugString();
+        << invoice.DebugString() << "\nvs\n"
+        << first->DebugString();
   } while (std::next_permutation(order.begin(), order.end()));
 }
 
@@ -798,7 +878,8 @@ TEST(EvolveTest, HistoryRecordsEveryChange) {
   v1::Invoice invoice = Issue();
   ApplyDecision(invoice, DecideDisputeInvoice(Dispute(), invoice, Ctx()), 1);
   ApplyDecision(invoice, DecideResolveDispute(Resolve(), invoice, Ctx()), 2);
-  ApplyDecision(invoice, DecideIssueCreditNote(CreditNote("CN-1", 976), invoice, std::nullopt, Ctx()), 3);
+  ApplyDecision(invoice,
+                DecideIssueCreditNote(CreditNote("CN-1", 976), invoice, std::nullopt, Ctx()), 3);
   ApplyDecision(invoice, DecideCancelInvoice(Cancel(), invoice, Ctx()), 4);
   std::vector<std::string> kinds;
   for (const auto& entry : invoice.history()) kinds.push_back(entry.kind());
@@ -812,7 +893,8 @@ TEST(EvolveTest, HistoryRecordsEveryChange) {
 // ---- Raw feed -------------------------------------------------------------------------
 
 v1::Event RawInvoice() {
-  auto decision = DecideIssueInvoice(Request(), std::nullopt, AccountView{}, CreditHoldPolicy::kFlag, Ctx());
+  auto decision =
+      DecideIssueInvoice(Request(), std::nullopt, AccountView{}, CreditHoldPolicy::kFlag, Ctx());
   v1::Event raw = decision->events[0];
   raw.set_event_id("erp-event-1");
   return raw;
@@ -845,7 +927,8 @@ TEST(RawFeedTest, InvalidRawInvoicesAreInvalidArgument) {
   wrong_total.mutable_invoice_issued()->mutable_total()->set_minor_units(19977);
   auto status = RequestFromRawInvoice(wrong_total).status();
   EXPECT_TRUE(absl::IsInvalidArgument(status));
-  EXPECT_THAT(std::string(status.message()), HasSubstr("total stated by the source (199.77 EUR) differs"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("total stated by the source (199.77 EUR) differs"));
 
   v1::Event mixed = RawInvoice();
   mixed.mutable_invoice_issued()->mutable_lines(1)->mutable_unit_price()->set_currency("USD");

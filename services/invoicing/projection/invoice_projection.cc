@@ -61,8 +61,7 @@ absl::Status InvoiceProjection::Apply(const v1::Event& event, const eventlog::Re
   return applied;
 }
 
-absl::Status InvoiceProjection::ApplyEvent(const v1::Event& event,
-                                           const v1::LogPosition& position,
+absl::Status InvoiceProjection::ApplyEvent(const v1::Event& event, const v1::LogPosition& position,
                                            store::WriteBatch& batch) {
   switch (event.body_case()) {
     case v1::Event::kCreditHoldPlaced:
@@ -99,8 +98,7 @@ absl::Status InvoiceProjection::ApplyEvent(const v1::Event& event,
 }
 
 void InvoiceProjection::ApplyToInvoice(v1::Invoice& invoice, const v1::Event& event,
-                                       const v1::LogPosition& position,
-                                       store::WriteBatch& batch) {
+                                       const v1::LogPosition& position, store::WriteBatch& batch) {
   const int64_t open_before = invoice.open_balance().minor_units();
   if (!Evolve(invoice, event, position)) return;
   const v1::AccountRef& account = invoice.account();
@@ -121,14 +119,14 @@ void InvoiceProjection::IndexCreditNote(const v1::Invoice& invoice, const v1::Ev
   for (const v1::CreditNote& note : invoice.credit_notes()) {
     const auto& ids = note.event_ids();
     if (std::find(ids.begin(), ids.end(), event.event_id()) != ids.end()) {
-      batch.Set(CreditNoteKey(invoice.account().tenant(), note.credit_note_id()), invoice.invoice_id());
+      batch.Set(CreditNoteKey(invoice.account().tenant(), note.credit_note_id()),
+                invoice.invoice_id());
       return;
     }
   }
 }
 
-absl::Status InvoiceProjection::ApplyIssued(const v1::Event& event,
-                                            const v1::LogPosition& position,
+absl::Status InvoiceProjection::ApplyIssued(const v1::Event& event, const v1::LogPosition& position,
                                             store::WriteBatch& batch) {
   const v1::InvoiceIssued& issued = event.invoice_issued();
   if (event.tenant().empty() || event.account().empty() || issued.invoice_id().empty()) {
@@ -151,7 +149,8 @@ absl::Status InvoiceProjection::ApplyIssued(const v1::Event& event,
   ASSIGN_OR_RETURN(std::optional<v1::PendingInvoiceEvents> pending, pending_.Get(pending_key));
   if (pending.has_value() && pending->events_size() > 0) {
     for (const v1::PendingInvoiceEvent& held : pending->events()) {
-      if (Evolve(invoice, held.event(), held.position())) IndexCreditNote(invoice, held.event(), batch);
+      if (Evolve(invoice, held.event(), held.position()))
+        IndexCreditNote(invoice, held.event(), batch);
     }
     // The cache remembers "nothing pending"; the store forgets the key.
     pending_.Put(pending_key, v1::PendingInvoiceEvents(), batch);
@@ -175,8 +174,7 @@ absl::Status InvoiceProjection::ApplyIssued(const v1::Event& event,
 }
 
 absl::Status InvoiceProjection::HoldPending(const std::string& tenant,
-                                            const std::string& invoice_id,
-                                            const v1::Event& event,
+                                            const std::string& invoice_id, const v1::Event& event,
                                             const v1::LogPosition& position,
                                             store::WriteBatch& batch) {
   const std::string key = PendingKey(tenant, invoice_id);

@@ -43,8 +43,8 @@ class InvoiceProjection : public projection::Handler {
   absl::Status ApplyIssued(const v1::Event& event, const v1::LogPosition& position,
                            store::WriteBatch& batch);
   // Evolves a known invoice and writes what changed (state, balance delta, indexes).
-  void ApplyToInvoice(v1::Invoice& invoice, const v1::Event& event,
-                      const v1::LogPosition& position, store::WriteBatch& batch);
+  void ApplyToInvoice(v1::Invoice& invoice, const v1::Event& event, const v1::LogPosition& position,
+                      store::WriteBatch& batch);
   absl::Status HoldPending(const std::string& tenant, const std::string& invoice_id,
                            const v1::Event& event, const v1::LogPosition& position,
                            store::WriteBatch& batch);

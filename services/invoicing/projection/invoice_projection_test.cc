@@ -172,8 +172,9 @@ class Feeder {
     for (const std::string& id : invoice_ids) {
       auto invoice = store_->Get(InvoiceKey("acme", id));
       auto pending = store_->Get(PendingKey("acme", id));
-      absl::StrAppend(&out, "invoice ", id, ": ", invoice.ok() && invoice->has_value() ? **invoice : "-",
-                      "\npending ", id, ": ", pending.ok() && pending->has_value() ? "yes" : "no", "\n");
+      absl::StrAppend(&out, "invoice ", id, ": ",
+                      invoice.ok() && invoice->has_value() ? **invoice : "-", "\npending ", id,
+                      ": ", pending.ok() && pending->has_value() ? "yes" : "no", "\n");
     }
     for (const std::string& account : accounts) {
       for (const std::string& key : {BalanceKey("acme", account), AccountKey("acme", account)}) {
@@ -302,7 +303,8 @@ TEST(InvoiceProjectionTest, CreditHoldsSetTheAccountView) {
 
 TEST(InvoiceProjectionTest, CreditNotesAreIndexedForIdempotency) {
   Feeder feeder;
-  Topic invoicing = MakeTopic(topics::kInvoicing, {{Issued("INV-1", 31)}, {CreditNote("c1", "INV-1", 900)}});
+  Topic invoicing =
+      MakeTopic(topics::kInvoicing, {{Issued("INV-1", 31)}, {CreditNote("c1", "INV-1", 900)}});
   ASSERT_TRUE(feeder.Feed(invoicing[0]).ok());
   ASSERT_TRUE(feeder.Feed(invoicing[1]).ok());
   feeder.Commit();
@@ -320,9 +322,10 @@ TEST(InvoiceProjectionTest, MalformedEventIsRejectedAndItsRecordLeavesNoTrace) {
   ASSERT_TRUE(feeder.Feed(invoicing[0]).ok());
   feeder.Commit();
   // One record: a good allocation, then one with no invoice id. The whole record goes.
-  Topic payments = MakeTopic(topics::kPayments,
-                             {{Allocated("pa-1", "P-1", "INV-1", 1900), Allocated("pa-2", "P-2", "", 5)},
-                              {Allocated("pa-3", "P-3", "INV-1", 100)}});
+  Topic payments =
+      MakeTopic(topics::kPayments,
+                {{Allocated("pa-1", "P-1", "INV-1", 1900), Allocated("pa-2", "P-2", "", 5)},
+                 {Allocated("pa-3", "P-3", "INV-1", 100)}});
   absl::Status rejected = feeder.Feed(payments[0]);
   EXPECT_TRUE(absl::IsInvalidArgument(rejected)) << rejected;
   EXPECT_THAT(std::string(rejected.message()), HasSubstr("empty invoice id"));
@@ -347,7 +350,8 @@ TEST(InvoiceProjectionTest, EventsOfOtherKindsAreIgnored) {
   ASSERT_TRUE(feeder.Feed(other[0]).ok());
   feeder.Commit();
   EXPECT_EQ(feeder.Snapshot({"INV-1"}, {"C-100"}),
-            "invoice INV-1: -\npending INV-1: no\ninv:balance:4:acme:C-100:\ninv:account:4:acme:C-100:\ndue:\n");
+            "invoice INV-1: -\npending INV-1: "
+            "no\ninv:balance:4:acme:C-100:\ninv:account:4:acme:C-100:\ndue:\n");
 }
 
 // The cross-topic property: the same records of four topics, consumed in many different
@@ -355,11 +359,10 @@ TEST(InvoiceProjectionTest, EventsOfOtherKindsAreIgnored) {
 // in the identical read model.
 TEST(InvoiceProjectionTest, AnyInterleavingOfTheTopicsEndsInTheSameReadModel) {
   std::vector<Topic> topics_in_play = {
-      MakeTopic(topics::kInvoicing,
-                {{Issued("INV-1", 31)},
-                 {Issued("INV-2", 15)},
-                 {CreditNote("c1", "INV-1", 900)},
-                 {Issued("INV-3", 20, "C-200", "Customer 200")}}),
+      MakeTopic(topics::kInvoicing, {{Issued("INV-1", 31)},
+                                     {Issued("INV-2", 15)},
+                                     {CreditNote("c1", "INV-1", 900)},
+                                     {Issued("INV-3", 20, "C-200", "Customer 200")}}),
       MakeTopic(topics::kPayments,
                 {{Allocated("pa-1", "P-1", "INV-1", 5000), Allocated("pa-2", "P-1", "INV-2", 6000)},
                  {Allocated("pa-3", "P-2", "INV-3", 11900)},
@@ -423,11 +426,12 @@ TEST(InvoiceProjectionTest, AnyInterleavingOfTheTopicsEndsInTheSameReadModel) {
 TEST(InvoiceProjectionTest, BalanceIsAlwaysTheSumOfOpenBalances) {
   Feeder feeder;
   Topic invoicing = MakeTopic(topics::kInvoicing, {{Issued("INV-1", 31)}, {Issued("INV-2", 15)}});
-  Topic payments = MakeTopic(topics::kPayments,
-                             {{Allocated("pa-1", "P-1", "INV-1", 5000)},
-                              {Allocated("pa-2", "P-2", "INV-2", 20000)},  // overpaid
-                              {Reversed("rv-1", "P-2", {{"INV-2", 20000}})}});
-  for (const TestRecord* record : {&invoicing[0], &payments[0], &payments[1], &invoicing[1], &payments[2]}) {
+  Topic payments =
+      MakeTopic(topics::kPayments, {{Allocated("pa-1", "P-1", "INV-1", 5000)},
+                                    {Allocated("pa-2", "P-2", "INV-2", 20000)},  // overpaid
+                                    {Reversed("rv-1", "P-2", {{"INV-2", 20000}})}});
+  for (const TestRecord* record :
+       {&invoicing[0], &payments[0], &payments[1], &invoicing[1], &payments[2]}) {
     ASSERT_TRUE(feeder.Feed(*record).ok());
     feeder.Commit();
     int64_t sum = 0;

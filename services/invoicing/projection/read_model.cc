@@ -33,7 +33,7 @@ std::string AccountKey(const std::string& tenant, const std::string& account) {
 }
 
 absl::StatusOr<std::optional<v1::Invoice>> ReadModel::GetInvoice(const std::string& tenant,
-                                                                  const std::string& invoice_id) {
+                                                                 const std::string& invoice_id) {
   const std::string key = InvoiceKey(tenant, invoice_id);
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_.Get(key));
   if (!bytes.has_value()) return std::optional<v1::Invoice>();
@@ -66,8 +66,8 @@ absl::StatusOr<std::map<std::string, int64_t>> ReadModel::OpenBalances(const std
   for (const auto& [currency, text] : fields) {
     int64_t minor_units = 0;
     if (!absl::SimpleAtoi(text, &minor_units)) {
-      return absl::DataLossError(
-          absl::StrCat("open balance '", text, "' of ", currency, " under '", key, "' is not an integer"));
+      return absl::DataLossError(absl::StrCat("open balance '", text, "' of ", currency, " under '",
+                                              key, "' is not an integer"));
     }
     balances[currency] = minor_units;
   }

@@ -62,8 +62,8 @@ class ReadModel {
   absl::StatusOr<std::vector<store::ScoredMember>> InvoicesByDueDay(const std::string& tenant,
                                                                     const std::string& account,
                                                                     int64_t min_day,
-                                                                    int64_t max_day,
-                                                                    int64_t offset, int64_t limit);
+                                                                    int64_t max_day, int64_t offset,
+                                                                    int64_t limit);
 
  private:
   store::Store& store_;

@@ -38,7 +38,8 @@ std::string EncodePageToken(int64_t score, const std::string& member) {
 
 absl::Status DecodePageToken(const std::string& token, int64_t& score, std::string& member) {
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw)) return absl::InvalidArgumentError("bad page_token");
+  if (!absl::WebSafeBase64Unescape(token, &raw))
+    return absl::InvalidArgumentError("bad page_token");
   std::pair<std::string, std::string> parts = absl::StrSplit(raw, absl::MaxSplits(':', 1));
   if (parts.second.empty() || !absl::SimpleAtoi(parts.first, &score)) {
     return absl::InvalidArgumentError("bad page_token");
@@ -67,7 +68,8 @@ void PaymentsApi::UnlockPaymentId(const std::string& key) {
   payment_ids_cv_.notify_all();
 }
 
-absl::StatusOr<v1::CommandResult> PaymentsApi::RecordPayment(const v1::RecordPaymentRequest& request) {
+absl::StatusOr<v1::CommandResult> PaymentsApi::RecordPayment(
+    const v1::RecordPaymentRequest& request) {
   const std::string& tenant = request.account().tenant();
   const std::string& account = request.account().account();
   // Ids are checked before they are used as lock keys; the domain checks everything else.
@@ -82,15 +84,17 @@ absl::StatusOr<v1::CommandResult> PaymentsApi::RecordPayment(const v1::RecordPay
                          LoadPayment(store_, tenant, request.payment_id()));
         ASSIGN_OR_RETURN(AccountState state, LoadAccountState(store_, tenant, account));
         CommandContext context = ContextFor(RecordPaymentCommandId(request.payment_id()));
-        ASSIGN_OR_RETURN(Outcome outcome,
-                         DecideRecordPayment(request, existing ? &*existing : nullptr, state, context));
+        ASSIGN_OR_RETURN(
+            Outcome outcome,
+            DecideRecordPayment(request, existing ? &*existing : nullptr, state, context));
         return ToDecision(std::move(outcome), context.command_id);
       });
   UnlockPaymentId(id_key);
   return result;
 }
 
-absl::StatusOr<v1::CommandResult> PaymentsApi::ReversePayment(const v1::ReversePaymentRequest& request) {
+absl::StatusOr<v1::CommandResult> PaymentsApi::ReversePayment(
+    const v1::ReversePaymentRequest& request) {
   RETURN_IF_ERROR(ValidateReversePayment(request));
   ASSIGN_OR_RETURN(std::optional<v1::Payment> payment,
                    LoadPayment(store_, request.tenant(), request.payment_id()));
@@ -114,15 +118,16 @@ absl::Status PaymentsApi::AwaitConsistency(const v1::ReadConsistency& consistenc
   const v1::LogPosition& position = consistency.min_position();
   if (position.topic() != topics::kPayments && position.topic() != topics::kInvoicing &&
       position.topic() != topics::kCollections) {
-    return absl::InvalidArgumentError(absl::StrCat("min_position names topic '", position.topic(),
-                                                   "', which the payments read model does not follow"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_position names topic '", position.topic(),
+                     "', which the payments read model does not follow"));
   }
   if (position.partition() < 0 || position.offset() < 0) {
     return absl::InvalidArgumentError("min_position has a negative partition or offset");
   }
   if (!projection_.WaitForPosition(command::FromProto(position), options_.read_wait_timeout)) {
-    return absl::UnavailableError(absl::StrCat("the read model has not reached ", position.topic(), "/",
-                                               position.partition(), "@", position.offset(),
+    return absl::UnavailableError(absl::StrCat("the read model has not reached ", position.topic(),
+                                               "/", position.partition(), "@", position.offset(),
                                                " in time; try again"));
   }
   return absl::OkStatus();
@@ -134,7 +139,8 @@ absl::StatusOr<v1::Payment> PaymentsApi::GetPayment(const v1::GetPaymentRequest&
   RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
   ASSIGN_OR_RETURN(std::optional<v1::Payment> payment,
                    LoadPayment(store_, request.tenant(), request.payment_id()));
-  if (!payment) return absl::NotFoundError(absl::StrCat("payment ", request.payment_id(), " not found"));
+  if (!payment)
+    return absl::NotFoundError(absl::StrCat("payment ", request.payment_id(), " not found"));
   return *std::move(payment);
 }
 
@@ -190,11 +196,13 @@ absl::StatusOr<v1::UnappliedCash> PaymentsApi::GetUnappliedCash(
   RETURN_IF_ERROR(core::ValidateId(request.account(), "account"));
   RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
   v1::UnappliedCash cash;
-  ASSIGN_OR_RETURN(*cash.mutable_unapplied(),
-                   LoadCashByCurrency(store_, Keys::Unapplied(request.tenant(), request.account())));
+  ASSIGN_OR_RETURN(
+      *cash.mutable_unapplied(),
+      LoadCashByCurrency(store_, Keys::Unapplied(request.tenant(), request.account())));
   ASSIGN_OR_RETURN(*cash.mutable_held(),
                    LoadCashByCurrency(store_, Keys::Held(request.tenant(), request.account())));
-  ASSIGN_OR_RETURN(AccountState state, LoadAccountState(store_, request.tenant(), request.account()));
+  ASSIGN_OR_RETURN(AccountState state,
+                   LoadAccountState(store_, request.tenant(), request.account()));
   for (v1::Payment& payment : state.open_payments) *cash.add_payments() = std::move(payment);
   return cash;
 }
@@ -241,7 +249,8 @@ grpc::Status PaymentsGrpcService::ReversePayment(grpc::ServerContext*,
                                                  v1::CommandResult* response) {
   return Reply(api_.ReversePayment(*request), response);
 }
-grpc::Status PaymentsGrpcService::GetPayment(grpc::ServerContext*, const v1::GetPaymentRequest* request,
+grpc::Status PaymentsGrpcService::GetPayment(grpc::ServerContext*,
+                                             const v1::GetPaymentRequest* request,
                                              v1::Payment* response) {
   return Reply(api_.GetPayment(*request), response);
 }

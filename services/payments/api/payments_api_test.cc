@@ -64,7 +64,8 @@ class PaymentsApiTest : public ::testing::Test {
     v1::EventBatch batch;
     batch.set_command_id(command_id);
     for (v1::Event& e : events) *batch.add_events() = std::move(e);
-    auto position = producer_->AppendAndWait(topics::kInvoicing, "acct-1", batch.SerializeAsString());
+    auto position =
+        producer_->AppendAndWait(topics::kInvoicing, "acct-1", batch.SerializeAsString());
     EXPECT_TRUE(position.ok()) << position.status();
     return command::ToProto(*position);
   }
@@ -132,9 +133,10 @@ class PaymentsApiTest : public ::testing::Test {
 };
 
 TEST_F(PaymentsApiTest, RecordPaymentAllocatesAndReadsBackItsOwnWrite) {
-  v1::LogPosition issued = PublishInvoicing(
-      {InvoiceIssued("inv-1", 1000, D(2027, 1, 1), D(2027, 2, 1))}, "issue:inv-1");
-  ASSERT_TRUE(service_->projection().WaitForPosition(command::FromProto(issued), absl::Seconds(10)));
+  v1::LogPosition issued =
+      PublishInvoicing({InvoiceIssued("inv-1", 1000, D(2027, 1, 1), D(2027, 2, 1))}, "issue:inv-1");
+  ASSERT_TRUE(
+      service_->projection().WaitForPosition(command::FromProto(issued), absl::Seconds(10)));
   v1::CommandResult result;
   ASSERT_TRUE(Record(Payment("p1", 1500), &result).ok());
   EXPECT_EQ(result.position().topic(), topics::kPayments);
@@ -178,9 +180,10 @@ TEST_F(PaymentsApiTest, ErrorCodes) {
   no_tenant.mutable_account()->clear_tenant();
   EXPECT_EQ(Record(no_tenant, &result).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
-  v1::LogPosition issued = PublishInvoicing(
-      {InvoiceIssued("inv-1", 100, D(2027, 1, 1), D(2027, 2, 1))}, "issue:inv-1");
-  ASSERT_TRUE(service_->projection().WaitForPosition(command::FromProto(issued), absl::Seconds(10)));
+  v1::LogPosition issued =
+      PublishInvoicing({InvoiceIssued("inv-1", 100, D(2027, 1, 1), D(2027, 2, 1))}, "issue:inv-1");
+  ASSERT_TRUE(
+      service_->projection().WaitForPosition(command::FromProto(issued), absl::Seconds(10)));
   grpc::Status over = Record(WithAllocation(Payment("p2", 500), "inv-1", 200), &result);
   EXPECT_EQ(over.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(over.error_message(), HasSubstr("over-allocation"));
@@ -262,7 +265,8 @@ TEST_F(PaymentsApiTest, PaymentNamingAnInvoiceIssuedAfterwardsIsAppliedExactlyOn
   PublishInvoicing({issued}, "issue:inv-later");
   v1::LogPosition marker = PublishInvoicing(
       {InvoiceIssued("inv-other", 10, D(2027, 4, 3), D(2027, 5, 3))}, "issue:inv-other");
-  ASSERT_TRUE(service_->projection().WaitForPosition(command::FromProto(marker), absl::Seconds(10)));
+  ASSERT_TRUE(
+      service_->projection().WaitForPosition(command::FromProto(marker), absl::Seconds(10)));
   ASSERT_TRUE(Get("p1", &payment).ok());
   EXPECT_EQ(payment.allocated().minor_units(), 500);
   EXPECT_EQ(payment.allocations_size(), 2);
@@ -270,11 +274,12 @@ TEST_F(PaymentsApiTest, PaymentNamingAnInvoiceIssuedAfterwardsIsAppliedExactlyOn
 }
 
 TEST_F(PaymentsApiTest, ReversalReopensAndStatementReconciles) {
-  v1::LogPosition issued = PublishInvoicing(
-      {InvoiceIssued("inv-1", 1000, D(2027, 1, 10), D(2027, 2, 10)),
-       InvoiceIssued("inv-2", 400, D(2027, 2, 1), D(2027, 3, 1))},
-      "issue:two");
-  ASSERT_TRUE(service_->projection().WaitForPosition(command::FromProto(issued), absl::Seconds(10)));
+  v1::LogPosition issued =
+      PublishInvoicing({InvoiceIssued("inv-1", 1000, D(2027, 1, 10), D(2027, 2, 10)),
+                        InvoiceIssued("inv-2", 400, D(2027, 2, 1), D(2027, 3, 1))},
+                       "issue:two");
+  ASSERT_TRUE(
+      service_->projection().WaitForPosition(command::FromProto(issued), absl::Seconds(10)));
   v1::CommandResult paid, reversed;
   ASSERT_TRUE(Record(Payment("p1", 1200), &paid).ok());
   ASSERT_TRUE(Reverse("p1", &reversed, "chargeback").ok());
@@ -302,8 +307,10 @@ TEST_F(PaymentsApiTest, ReversalReopensAndStatementReconciles) {
     credits += line.credit_minor();
     kinds.push_back(line.kind());
   }
-  EXPECT_THAT(kinds, ::testing::ElementsAre("invoice", "payment", "allocation", "allocation", "reversal"));
-  EXPECT_EQ(statement.closing_balance_minor(), statement.opening_balance_minor() + debits - credits);
+  EXPECT_THAT(kinds,
+              ::testing::ElementsAre("invoice", "payment", "allocation", "allocation", "reversal"));
+  EXPECT_EQ(statement.closing_balance_minor(),
+            statement.opening_balance_minor() + debits - credits);
   EXPECT_EQ(statement.closing_balance_minor(), 1400);
   EXPECT_EQ(statement.unapplied_cash_minor(), 0);
 }

@@ -24,7 +24,8 @@ absl::Status ValidateText(const std::string& text, absl::string_view what) {
 absl::Status ValidateAccountRef(const v1::AccountRef& account) {
   RETURN_IF_ERROR(core::ValidateId(account.tenant(), "account.tenant"));
   RETURN_IF_ERROR(core::ValidateId(account.account(), "account.account"));
-  if (!account.region().empty()) RETURN_IF_ERROR(core::ValidateId(account.region(), "account.region"));
+  if (!account.region().empty())
+    RETURN_IF_ERROR(core::ValidateId(account.region(), "account.region"));
   if (!account.subsidiary().empty()) {
     RETURN_IF_ERROR(core::ValidateId(account.subsidiary(), "account.subsidiary"));
   }
@@ -88,15 +89,15 @@ absl::Status ValidateRecordPayment(const v1::RecordPaymentRequest& request) {
     return absl::InvalidArgumentError(
         absl::StrCat("amount exceeds the limit of ", kMaxAmountMinor, " minor units"));
   }
-  if (request.method() == v1::PAYMENT_METHOD_UNSPECIFIED || !v1::PaymentMethod_IsValid(request.method())) {
+  if (request.method() == v1::PAYMENT_METHOD_UNSPECIFIED ||
+      !v1::PaymentMethod_IsValid(request.method())) {
     return absl::InvalidArgumentError("method must be set to a known payment method");
   }
   if (!request.has_value_date()) return absl::InvalidArgumentError("value_date is required");
   RETURN_IF_ERROR(DayFromProto(request.value_date(), "value_date").status());
   RETURN_IF_ERROR(ValidateText(request.reference(), "reference"));
   if (request.allocations_size() > kMaxAllocations) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("more than ", kMaxAllocations, " allocations"));
+    return absl::InvalidArgumentError(absl::StrCat("more than ", kMaxAllocations, " allocations"));
   }
   int64_t sum = 0;
   std::vector<absl::string_view> seen;
@@ -105,8 +106,9 @@ absl::Status ValidateRecordPayment(const v1::RecordPaymentRequest& request) {
     const std::string what = absl::StrCat("allocations[", i, "]");
     RETURN_IF_ERROR(core::ValidateId(line.invoice_id(), what + ".invoice_id"));
     if (line.amount().currency() != amount.currency()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, " is in '", line.amount().currency(), "' but the payment is in ", amount.currency()));
+      return absl::InvalidArgumentError(absl::StrCat(what, " is in '", line.amount().currency(),
+                                                     "' but the payment is in ",
+                                                     amount.currency()));
     }
     if (line.amount().minor_units() <= 0) {
       return absl::InvalidArgumentError(what + ".amount must be greater than zero");
@@ -123,9 +125,8 @@ absl::Status ValidateRecordPayment(const v1::RecordPaymentRequest& request) {
     sum += line.amount().minor_units();
   }
   if (sum > amount.minor_units()) {
-    return absl::InvalidArgumentError(absl::StrCat("allocations total ", sum,
-                                                   " minor units, more than the payment's ",
-                                                   amount.minor_units()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "allocations total ", sum, " minor units, more than the payment's ", amount.minor_units()));
   }
   return absl::OkStatus();
 }
@@ -138,7 +139,8 @@ class EventSink {
 
   v1::Event& Add() {
     v1::Event& event = events_.emplace_back();
-    event.set_event_id(core::DerivedEventId(context_.command_id, absl::StrCat("/", events_.size() - 1)));
+    event.set_event_id(
+        core::DerivedEventId(context_.command_id, absl::StrCat("/", events_.size() - 1)));
     event.set_tenant(account_.tenant());
     event.set_region(account_.region());
     event.set_subsidiary(account_.subsidiary());
@@ -282,9 +284,8 @@ absl::StatusOr<Outcome> DecideRecordPayment(const v1::RecordPaymentRequest& requ
   RETURN_IF_ERROR(ValidateRecordPayment(request));
   if (existing != nullptr) {
     if (std::optional<std::string> differs = FirstDifference(request, *existing)) {
-      return absl::AlreadyExistsError(absl::StrCat("payment ", request.payment_id(),
-                                                   " was already recorded with a different ",
-                                                   *differs));
+      return absl::AlreadyExistsError(absl::StrCat(
+          "payment ", request.payment_id(), " was already recorded with a different ", *differs));
     }
     Outcome repeat;
     v1::CommandResult& result = repeat.duplicate_of.emplace();
@@ -328,9 +329,9 @@ absl::StatusOr<Outcome> DecideRecordPayment(const v1::RecordPaymentRequest& requ
       }
       const int64_t open = OpenAmount(*invoice);
       if (line.amount().minor_units() > open) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "over-allocation: invoice ", line.invoice_id(), " has ", open,
-            " minor units open, the allocation is ", line.amount().minor_units()));
+        return absl::FailedPreconditionError(
+            absl::StrCat("over-allocation: invoice ", line.invoice_id(), " has ", open,
+                         " minor units open, the allocation is ", line.amount().minor_units()));
       }
       planned.push_back({line.invoice_id(), line.amount().minor_units(), false});
     }
@@ -381,8 +382,9 @@ absl::StatusOr<Outcome> DecideReversePayment(const v1::ReversePaymentRequest& re
     return absl::NotFoundError(absl::StrCat("payment ", request.payment_id(), " not found"));
   }
   if (payment->reversed()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "payment ", request.payment_id(), " is already reversed (", payment->reversal_reason(), ")"));
+    return absl::FailedPreconditionError(absl::StrCat("payment ", request.payment_id(),
+                                                      " is already reversed (",
+                                                      payment->reversal_reason(), ")"));
   }
   if (DayNumberOf(request.reversal_date()) < DayNumberOf(payment->value_date())) {
     return absl::FailedPreconditionError("reversal_date is before the payment's value_date");
@@ -469,8 +471,8 @@ Outcome DecideInvoiceAppeared(absl::string_view invoice_id, const AccountState& 
       if (payment->amount().currency() != invoice->currency()) continue;
       const int64_t apply = std::min(unapplied[payment->payment_id()], open);
       if (apply <= 0) continue;
-      AddAllocation(sink, payment->payment_id(), invoice->invoice_id(), apply,
-                    invoice->currency(), LaterDate(payment->value_date(), invoice->issue_date()),
+      AddAllocation(sink, payment->payment_id(), invoice->invoice_id(), apply, invoice->currency(),
+                    LaterDate(payment->value_date(), invoice->issue_date()),
                     /*automatic=*/true, /*from_held=*/false);
       open -= apply;
     }
@@ -516,7 +518,8 @@ absl::Status EvolvePayment(v1::Payment& payment, const v1::Event& event,
       }
       *payment.mutable_allocated() = MakeProtoMoney(0, currency);
       *payment.mutable_held() = MakeProtoMoney(held, currency);
-      *payment.mutable_unapplied() = MakeProtoMoney(received.amount().minor_units() - held, currency);
+      *payment.mutable_unapplied() =
+          MakeProtoMoney(received.amount().minor_units() - held, currency);
       *payment.mutable_recorded_at() = position;
       payment.add_recorded_event_ids(event.event_id());
       return absl::OkStatus();
@@ -534,9 +537,9 @@ absl::Status EvolvePayment(v1::Payment& payment, const v1::Event& event,
           if (a.held() && a.invoice_id() == allocated.invoice_id()) hold = &a;
         }
         if (hold == nullptr || hold->amount().minor_units() < amount) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "payment ", allocated.payment_id(), " holds less than ", amount, " for invoice ",
-              allocated.invoice_id()));
+          return absl::FailedPreconditionError(
+              absl::StrCat("payment ", allocated.payment_id(), " holds less than ", amount,
+                           " for invoice ", allocated.invoice_id()));
         }
         hold->mutable_amount()->set_minor_units(hold->amount().minor_units() - amount);
         payment.mutable_held()->set_minor_units(payment.held().minor_units() - amount);
@@ -572,9 +575,9 @@ absl::Status EvolvePayment(v1::Payment& payment, const v1::Event& event,
         if (a.held() && a.invoice_id() == released.invoice_id()) hold = &a;
       }
       if (hold == nullptr || hold->amount().minor_units() < amount) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "payment ", released.payment_id(), " holds less than ", amount, " for invoice ",
-            released.invoice_id()));
+        return absl::FailedPreconditionError(absl::StrCat("payment ", released.payment_id(),
+                                                          " holds less than ", amount,
+                                                          " for invoice ", released.invoice_id()));
       }
       hold->mutable_amount()->set_minor_units(hold->amount().minor_units() - amount);
       payment.mutable_held()->set_minor_units(payment.held().minor_units() - amount);
@@ -662,7 +665,8 @@ void EvolveAccountView(v1::PaymentsAccountView& view, const v1::Event& event) {
       return;
     }
     case v1::Event::kPaymentReversed:
-      for (const v1::PaymentAllocationLine& line : event.payment_reversed().reversed_allocations()) {
+      for (const v1::PaymentAllocationLine& line :
+           event.payment_reversed().reversed_allocations()) {
         v1::PaymentsInvoiceView& invoice = FindOrAddInvoice(view, line.invoice_id());
         invoice.set_allocated_minor(invoice.allocated_minor() - line.amount().minor_units());
       }

@@ -23,11 +23,20 @@ class World {
       EvolveAccountView(view_, event);
       std::string payment_id;
       switch (event.body_case()) {
-        case v1::Event::kPaymentReceived: payment_id = event.payment_received().payment_id(); break;
-        case v1::Event::kPaymentAllocated: payment_id = event.payment_allocated().payment_id(); break;
-        case v1::Event::kPaymentHoldReleased: payment_id = event.payment_hold_released().payment_id(); break;
-        case v1::Event::kPaymentReversed: payment_id = event.payment_reversed().payment_id(); break;
-        default: continue;
+        case v1::Event::kPaymentReceived:
+          payment_id = event.payment_received().payment_id();
+          break;
+        case v1::Event::kPaymentAllocated:
+          payment_id = event.payment_allocated().payment_id();
+          break;
+        case v1::Event::kPaymentHoldReleased:
+          payment_id = event.payment_hold_released().payment_id();
+          break;
+        case v1::Event::kPaymentReversed:
+          payment_id = event.payment_reversed().payment_id();
+          break;
+        default:
+          continue;
       }
       v1::Payment& payment = payments_[payment_id];
       ASSERT_TRUE(EvolvePayment(payment, event, position).ok());
@@ -39,7 +48,8 @@ class World {
   AccountState State() const {
     AccountState state;
     state.view = view_;
-    for (const std::string& id : view_.open_payment_ids()) state.open_payments.push_back(payments_.at(id));
+    for (const std::string& id : view_.open_payment_ids())
+      state.open_payments.push_back(payments_.at(id));
     return state;
   }
 
@@ -51,7 +61,8 @@ class World {
     if (outcome.ok()) Apply(outcome->events);
     return outcome;
   }
-  absl::StatusOr<Outcome> Reverse(const std::string& payment_id, const std::string& reason = "bounced",
+  absl::StatusOr<Outcome> Reverse(const std::string& payment_id,
+                                  const std::string& reason = "bounced",
                                   v1::Date date = D(2027, 5, 1)) {
     v1::ReversePaymentRequest request;
     request.set_tenant("t1");
@@ -59,9 +70,9 @@ class World {
     request.set_reason(reason);
     *request.mutable_reversal_date() = date;
     auto it = payments_.find(payment_id);
-    absl::StatusOr<Outcome> outcome = DecideReversePayment(
-        request, it == payments_.end() ? nullptr : &it->second,
-        {ReversePaymentCommandId(payment_id), 2000, ""});
+    absl::StatusOr<Outcome> outcome =
+        DecideReversePayment(request, it == payments_.end() ? nullptr : &it->second,
+                             {ReversePaymentCommandId(payment_id), 2000, ""});
     if (outcome.ok()) Apply(outcome->events);
     return outcome;
   }
@@ -88,7 +99,8 @@ class World {
 };
 
 v1::RecordPaymentRequest Payment(const std::string& id, int64_t amount,
-                                 const std::string& currency = "EUR", v1::Date value_date = D(2027, 4, 1)) {
+                                 const std::string& currency = "EUR",
+                                 v1::Date value_date = D(2027, 4, 1)) {
   v1::RecordPaymentRequest request;
   *request.mutable_account() = Account();
   request.set_payment_id(id);
@@ -98,8 +110,8 @@ v1::RecordPaymentRequest Payment(const std::string& id, int64_t amount,
   request.set_reference("remittance " + id);
   return request;
 }
-v1::RecordPaymentRequest WithAllocation(v1::RecordPaymentRequest request, const std::string& invoice_id,
-                                        int64_t amount) {
+v1::RecordPaymentRequest WithAllocation(v1::RecordPaymentRequest request,
+                                        const std::string& invoice_id, int64_t amount) {
   v1::PaymentAllocationLine* line = request.add_allocations();
   line->set_invoice_id(invoice_id);
   *line->mutable_amount() = Amount(amount, request.amount().currency());
@@ -116,7 +128,8 @@ std::vector<AllocationSeen> Allocations(const Outcome& outcome) {
   std::vector<AllocationSeen> seen;
   for (const v1::Event& e : outcome.events) {
     if (e.has_payment_allocated()) {
-      seen.push_back({e.payment_allocated().invoice_id(), e.payment_allocated().amount().minor_units(),
+      seen.push_back({e.payment_allocated().invoice_id(),
+                      e.payment_allocated().amount().minor_units(),
                       e.payment_allocated().automatic()});
     }
   }
@@ -134,14 +147,15 @@ void ExpectConserved(const v1::Payment& p) {
 TEST(RecordPayment, AllocatesOldestDueFirstWithTiesByIssueDateThenId) {
   World w;
   w.Apply(InvoiceIssued("inv-c", 100, D(2027, 1, 5), D(2027, 2, 1)));
-  w.Apply(InvoiceIssued("inv-b", 100, D(2027, 1, 1), D(2027, 2, 1)));  // same due, earlier issue
-  w.Apply(InvoiceIssued("inv-a", 100, D(2027, 1, 5), D(2027, 2, 1)));  // same due+issue as c
+  w.Apply(InvoiceIssued("inv-b", 100, D(2027, 1, 1), D(2027, 2, 1)));     // same due, earlier issue
+  w.Apply(InvoiceIssued("inv-a", 100, D(2027, 1, 5), D(2027, 2, 1)));     // same due+issue as c
   w.Apply(InvoiceIssued("inv-old", 100, D(2027, 1, 9), D(2027, 1, 20)));  // oldest due
   auto outcome = w.Record(Payment("p1", 350));
   ASSERT_TRUE(outcome.ok()) << outcome.status();
-  EXPECT_EQ(Allocations(*outcome),
-            (std::vector<AllocationSeen>{{"inv-old", 100, true}, {"inv-b", 100, true},
-                                         {"inv-a", 100, true}, {"inv-c", 50, true}}));
+  EXPECT_EQ(Allocations(*outcome), (std::vector<AllocationSeen>{{"inv-old", 100, true},
+                                                                {"inv-b", 100, true},
+                                                                {"inv-a", 100, true},
+                                                                {"inv-c", 50, true}}));
   EXPECT_EQ(w.Open("inv-c"), 50);
   EXPECT_EQ(w.Payment("p1").unapplied().minor_units(), 0);
   ExpectConserved(w.Payment("p1"));
@@ -413,7 +427,8 @@ TEST(UnappliedCash, StaysUnappliedWhenTheSettingIsOff) {
 TEST(UnappliedCash, HeldCashIsAppliedBeforeUnappliedCashOfOlderPayments) {
   World w;
   ASSERT_TRUE(w.Record(Payment("older", 300, "EUR", D(2027, 3, 1))).ok());
-  ASSERT_TRUE(w.Record(WithAllocation(Payment("named", 300, "EUR", D(2027, 4, 1)), "inv-1", 300)).ok());
+  ASSERT_TRUE(
+      w.Record(WithAllocation(Payment("named", 300, "EUR", D(2027, 4, 1)), "inv-1", 300)).ok());
   Outcome reaction = w.InvoiceAppears(InvoiceIssued("inv-1", 400, D(2027, 4, 5), D(2027, 5, 5)));
   EXPECT_EQ(Allocations(reaction),
             (std::vector<AllocationSeen>{{"inv-1", 300, false}, {"inv-1", 100, true}}));
@@ -473,7 +488,8 @@ TEST(Conservation, NoMinorUnitIsCreatedOrLostAcrossAllocations) {
   for (int i = 0; i < 17; ++i) {
     const int64_t total = 97 + 13 * i;
     invoiced += total;
-    w.Apply(InvoiceIssued("inv-" + std::to_string(100 + i), total, D(2027, 1, 1 + i), D(2027, 2, 1 + i)));
+    w.Apply(InvoiceIssued("inv-" + std::to_string(100 + i), total, D(2027, 1, 1 + i),
+                          D(2027, 2, 1 + i)));
   }
   int64_t received = 0;
   for (int i = 0; i < 11; ++i) {

@@ -36,13 +36,20 @@ LedgerEntry Entry(const v1::Event& event, LedgerKind kind, const std::string& cu
 
 absl::string_view LedgerKindName(LedgerKind kind) {
   switch (kind) {
-    case LedgerKind::kInvoice: return "invoice";
-    case LedgerKind::kCreditNote: return "credit_note";
-    case LedgerKind::kPayment: return "payment";
-    case LedgerKind::kAllocation: return "allocation";
-    case LedgerKind::kReversal: return "reversal";
-    case LedgerKind::kCancellation: return "cancellation";
-    case LedgerKind::kWriteOff: return "write_off";
+    case LedgerKind::kInvoice:
+      return "invoice";
+    case LedgerKind::kCreditNote:
+      return "credit_note";
+    case LedgerKind::kPayment:
+      return "payment";
+    case LedgerKind::kAllocation:
+      return "allocation";
+    case LedgerKind::kReversal:
+      return "reversal";
+    case LedgerKind::kCancellation:
+      return "cancellation";
+    case LedgerKind::kWriteOff:
+      return "write_off";
   }
   return "unknown";
 }
@@ -55,22 +62,23 @@ std::vector<LedgerEntry> LedgerEntriesFor(const v1::Event& event,
       const v1::InvoiceIssued& issued = event.invoice_issued();
       const v1::PaymentsInvoiceView* known = FindInvoice(view_before, issued.invoice_id());
       if (known != nullptr && known->issued()) break;
-      LedgerEntry& e = entries.emplace_back(Entry(event, LedgerKind::kInvoice, issued.total().currency(),
-                                                  issued.issue_date(), issued.invoice_id(),
-                                                  issued.invoice_number()));
+      LedgerEntry& e = entries.emplace_back(Entry(event, LedgerKind::kInvoice,
+                                                  issued.total().currency(), issued.issue_date(),
+                                                  issued.invoice_id(), issued.invoice_number()));
       e.debit_minor = issued.total().minor_units();
       break;
     }
     case v1::Event::kCreditNoteIssued: {
       const v1::CreditNoteIssued& note = event.credit_note_issued();
       const v1::PaymentsInvoiceView* known = FindInvoice(view_before, note.invoice_id());
-      if (known != nullptr && std::find(known->credit_note_ids().begin(), known->credit_note_ids().end(),
-                                        note.credit_note_id()) != known->credit_note_ids().end()) {
+      if (known != nullptr &&
+          std::find(known->credit_note_ids().begin(), known->credit_note_ids().end(),
+                    note.credit_note_id()) != known->credit_note_ids().end()) {
         break;
       }
-      LedgerEntry& e = entries.emplace_back(Entry(event, LedgerKind::kCreditNote, note.amount().currency(),
-                                                  note.issue_date(), note.credit_note_id(),
-                                                  note.invoice_id()));
+      LedgerEntry& e =
+          entries.emplace_back(Entry(event, LedgerKind::kCreditNote, note.amount().currency(),
+                                     note.issue_date(), note.credit_note_id(), note.invoice_id()));
       e.credit_minor = note.amount().minor_units();
       break;
     }
@@ -80,9 +88,9 @@ std::vector<LedgerEntry> LedgerEntriesFor(const v1::Event& event,
       // cancellation, so these figures do not depend on cross-topic order.
       const v1::PaymentsInvoiceView* known = FindInvoice(view_before, cancelled.invoice_id());
       if (known == nullptr || !known->issued() || known->cancelled()) break;
-      LedgerEntry& e = entries.emplace_back(Entry(event, LedgerKind::kCancellation, known->currency(),
-                                                  cancelled.cancel_date(), cancelled.invoice_id(),
-                                                  cancelled.reason()));
+      LedgerEntry& e = entries.emplace_back(Entry(event, LedgerKind::kCancellation,
+                                                  known->currency(), cancelled.cancel_date(),
+                                                  cancelled.invoice_id(), cancelled.reason()));
       e.credit_minor = std::max<int64_t>(known->total_minor() - known->credited_minor(), 0);
       break;
     }
@@ -90,17 +98,17 @@ std::vector<LedgerEntry> LedgerEntriesFor(const v1::Event& event,
       const v1::DebtWrittenOff& written_off = event.debt_written_off();
       const v1::PaymentsInvoiceView* known = FindInvoice(view_before, written_off.invoice_id());
       if (known != nullptr && known->written_off()) break;
-      LedgerEntry& e = entries.emplace_back(Entry(event, LedgerKind::kWriteOff,
-                                                  written_off.amount().currency(), written_off.as_of(),
-                                                  written_off.invoice_id(), written_off.reason()));
+      LedgerEntry& e = entries.emplace_back(
+          Entry(event, LedgerKind::kWriteOff, written_off.amount().currency(), written_off.as_of(),
+                written_off.invoice_id(), written_off.reason()));
       e.credit_minor = written_off.amount().minor_units();
       break;
     }
     case v1::Event::kPaymentReceived: {
       const v1::PaymentReceived& received = event.payment_received();
-      LedgerEntry& e = entries.emplace_back(Entry(event, LedgerKind::kPayment, received.amount().currency(),
-                                                  received.value_date(), received.payment_id(),
-                                                  received.reference()));
+      LedgerEntry& e = entries.emplace_back(
+          Entry(event, LedgerKind::kPayment, received.amount().currency(), received.value_date(),
+                received.payment_id(), received.reference()));
       e.credit_minor = received.amount().minor_units();
       e.unapplied_delta_minor = received.amount().minor_units();
       break;
@@ -108,17 +116,17 @@ std::vector<LedgerEntry> LedgerEntriesFor(const v1::Event& event,
     case v1::Event::kPaymentAllocated: {
       // Informational: the payment already lowered the balance.
       const v1::PaymentAllocated& allocated = event.payment_allocated();
-      LedgerEntry& e = entries.emplace_back(Entry(event, LedgerKind::kAllocation,
-                                                  allocated.amount().currency(), allocated.allocation_date(),
-                                                  allocated.payment_id(), allocated.invoice_id()));
+      LedgerEntry& e = entries.emplace_back(
+          Entry(event, LedgerKind::kAllocation, allocated.amount().currency(),
+                allocated.allocation_date(), allocated.payment_id(), allocated.invoice_id()));
       e.unapplied_delta_minor = -allocated.amount().minor_units();
       break;
     }
     case v1::Event::kPaymentReversed: {
       const v1::PaymentReversed& reversed = event.payment_reversed();
-      LedgerEntry& e = entries.emplace_back(Entry(event, LedgerKind::kReversal, reversed.amount().currency(),
-                                                  reversed.reversal_date(), reversed.payment_id(),
-                                                  reversed.reason()));
+      LedgerEntry& e = entries.emplace_back(
+          Entry(event, LedgerKind::kReversal, reversed.amount().currency(),
+                reversed.reversal_date(), reversed.payment_id(), reversed.reason()));
       e.debit_minor = reversed.amount().minor_units();
       // The reversed allocations return to the payment, and then all of it leaves.
       int64_t reversed_allocations = 0;
@@ -135,10 +143,10 @@ std::vector<LedgerEntry> LedgerEntriesFor(const v1::Event& event,
 }
 
 std::string EncodeLedgerMember(const LedgerEntry& entry) {
-  return absl::StrCat(static_cast<int>(entry.kind), std::string(1, kSeparator), Clean(entry.document),
-                      std::string(1, kSeparator), Clean(entry.event_id), std::string(1, kSeparator),
-                      entry.debit_minor, std::string(1, kSeparator), entry.credit_minor,
-                      std::string(1, kSeparator), entry.unapplied_delta_minor,
+  return absl::StrCat(static_cast<int>(entry.kind), std::string(1, kSeparator),
+                      Clean(entry.document), std::string(1, kSeparator), Clean(entry.event_id),
+                      std::string(1, kSeparator), entry.debit_minor, std::string(1, kSeparator),
+                      entry.credit_minor, std::string(1, kSeparator), entry.unapplied_delta_minor,
                       std::string(1, kSeparator), Clean(entry.reference));
 }
 

@@ -35,9 +35,9 @@ struct LedgerEntry {
   std::string currency;
   int64_t day = 0;  // DayNumber of the business date
   LedgerKind kind = LedgerKind::kInvoice;
-  std::string document;   // invoice, credit note or payment id
+  std::string document;  // invoice, credit note or payment id
   std::string event_id;
-  std::string reference;  // the invoice an allocation or credit note applies to, a reason
+  std::string reference;     // the invoice an allocation or credit note applies to, a reason
   int64_t debit_minor = 0;   // raises what the customer owes
   int64_t credit_minor = 0;  // lowers it
   // Change of the cash received but not matched to an invoice (held cash included).

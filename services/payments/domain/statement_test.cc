@@ -19,7 +19,8 @@ v1::Event Received(const std::string& id, int64_t amount, v1::Date date) {
   r->set_reference("ref");
   return e;
 }
-v1::Event Allocated(const std::string& payment, const std::string& invoice, int64_t amount, v1::Date date) {
+v1::Event Allocated(const std::string& payment, const std::string& invoice, int64_t amount,
+                    v1::Date date) {
   v1::Event e = Envelope("ev-alloc-" + payment + "-" + invoice);
   v1::PaymentAllocated* a = e.mutable_payment_allocated();
   a->set_payment_id(payment);
@@ -111,7 +112,9 @@ TEST(Statement, UnappliedCashAtTheEndOfThePeriod) {
       InvoiceIssued("inv-1", 300, D(2027, 2, 1), D(2027, 3, 1)),
       Allocated("p1", "inv-1", 300, D(2027, 2, 1)),
   };
-  EXPECT_EQ(BuildStatement(Ledger(events), Day(2027, 1, 1), Day(2027, 1, 31)).unapplied_cash_minor(), 500);
+  EXPECT_EQ(
+      BuildStatement(Ledger(events), Day(2027, 1, 1), Day(2027, 1, 31)).unapplied_cash_minor(),
+      500);
   v1::Statement feb = BuildStatement(Ledger(events), Day(2027, 2, 1), Day(2027, 2, 28));
   EXPECT_EQ(feb.unapplied_cash_minor(), 200);
   EXPECT_EQ(feb.opening_balance_minor(), -500);  // a credit balance: paid in advance

@@ -61,7 +61,8 @@ inline v1::Event InvoiceIssued(const std::string& invoice_id, int64_t total, con
   return e;
 }
 inline v1::Event CreditNote(const std::string& note_id, const std::string& invoice_id,
-                            int64_t amount, const v1::Date& date, const std::string& currency = "EUR",
+                            int64_t amount, const v1::Date& date,
+                            const std::string& currency = "EUR",
                             const v1::AccountRef& account = Account()) {
   v1::Event e = Envelope("ev-cn-" + note_id, account);
   v1::CreditNoteIssued* note = e.mutable_credit_note_issued();

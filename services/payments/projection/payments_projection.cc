@@ -18,11 +18,16 @@ std::string TenantKey(absl::string_view kind, absl::string_view tenant, absl::st
 // The payment an event of the payments topic is about; empty for other events.
 const std::string* PaymentIdOf(const v1::Event& event) {
   switch (event.body_case()) {
-    case v1::Event::kPaymentReceived: return &event.payment_received().payment_id();
-    case v1::Event::kPaymentAllocated: return &event.payment_allocated().payment_id();
-    case v1::Event::kPaymentHoldReleased: return &event.payment_hold_released().payment_id();
-    case v1::Event::kPaymentReversed: return &event.payment_reversed().payment_id();
-    default: return nullptr;
+    case v1::Event::kPaymentReceived:
+      return &event.payment_received().payment_id();
+    case v1::Event::kPaymentAllocated:
+      return &event.payment_allocated().payment_id();
+    case v1::Event::kPaymentHoldReleased:
+      return &event.payment_hold_released().payment_id();
+    case v1::Event::kPaymentReversed:
+      return &event.payment_reversed().payment_id();
+    default:
+      return nullptr;
   }
 }
 
@@ -159,7 +164,8 @@ absl::Status PaymentsProjection::ApplyEvent(const v1::Event& event, const v1::Lo
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<v1::Payment>> LoadPayment(store::Store& store, absl::string_view tenant,
+absl::StatusOr<std::optional<v1::Payment>> LoadPayment(store::Store& store,
+                                                       absl::string_view tenant,
                                                        absl::string_view payment_id) {
   const std::string key = Keys::Payment(tenant, payment_id);
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(key));
@@ -195,7 +201,8 @@ absl::StatusOr<AccountState> LoadAccountState(store::Store& store, absl::string_
   return state;
 }
 
-absl::StatusOr<v1::MoneyByCurrency> LoadCashByCurrency(store::Store& store, const std::string& hash_key) {
+absl::StatusOr<v1::MoneyByCurrency> LoadCashByCurrency(store::Store& store,
+                                                       const std::string& hash_key) {
   ASSIGN_OR_RETURN(auto fields, store.HGetAll(hash_key));
   v1::MoneyByCurrency cash;
   for (const auto& [currency, value] : fields) {  // std::map: sorted by currency
@@ -222,7 +229,8 @@ absl::StatusOr<v1::Statement> LoadStatement(store::Store& store, absl::string_vi
   entries.reserve(members.size());
   const std::string currency_code(currency);
   for (const store::ScoredMember& member : members) {
-    ASSIGN_OR_RETURN(LedgerEntry entry, DecodeLedgerMember(currency_code, member.score, member.member));
+    ASSIGN_OR_RETURN(LedgerEntry entry,
+                     DecodeLedgerMember(currency_code, member.score, member.member));
     entries.push_back(std::move(entry));
   }
   v1::Statement statement = BuildStatement(std::move(entries), from_day, to_day);

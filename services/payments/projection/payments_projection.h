@@ -70,7 +70,8 @@ class PaymentsProjection : public projection::Handler {
 };
 
 // Reads of the read model shared by the API, the reactor and tests.
-absl::StatusOr<std::optional<v1::Payment>> LoadPayment(store::Store& store, absl::string_view tenant,
+absl::StatusOr<std::optional<v1::Payment>> LoadPayment(store::Store& store,
+                                                       absl::string_view tenant,
                                                        absl::string_view payment_id);
 absl::StatusOr<v1::PaymentsAccountView> LoadAccountView(store::Store& store,
                                                         absl::string_view tenant,
@@ -80,7 +81,8 @@ absl::StatusOr<v1::PaymentsAccountView> LoadAccountView(store::Store& store,
 absl::StatusOr<AccountState> LoadAccountState(store::Store& store, absl::string_view tenant,
                                               absl::string_view account);
 // Unapplied and held cash of an account per currency (sorted by currency).
-absl::StatusOr<v1::MoneyByCurrency> LoadCashByCurrency(store::Store& store, const std::string& hash_key);
+absl::StatusOr<v1::MoneyByCurrency> LoadCashByCurrency(store::Store& store,
+                                                       const std::string& hash_key);
 // The statement of [from_day, to_day] (day numbers, inclusive).
 absl::StatusOr<v1::Statement> LoadStatement(store::Store& store, absl::string_view tenant,
                                             absl::string_view account, absl::string_view currency,

@@ -53,7 +53,8 @@ class ReadModel {
       EXPECT_TRUE(payment.ok() && payment->has_value()) << id;
       dump += "payment " + (*payment)->SerializeAsString() + "\n";
     }
-    for (const std::string& key : {Keys::Unapplied(kTenant, kAccount), Keys::Held(kTenant, kAccount)}) {
+    for (const std::string& key :
+         {Keys::Unapplied(kTenant, kAccount), Keys::Held(kTenant, kAccount)}) {
       auto cash = LoadCashByCurrency(*store_, key);
       dump += "cash " + cash->DebugString() + "\n";
     }
@@ -87,14 +88,17 @@ class ReadModel {
 class Timeline {
  public:
   void Invoicing(std::vector<v1::Event> events) { Log("ar.invoicing.events", std::move(events)); }
-  void Collections(std::vector<v1::Event> events) { Log("ar.collections.events", std::move(events)); }
+  void Collections(std::vector<v1::Event> events) {
+    Log("ar.collections.events", std::move(events));
+  }
 
   void Record(const v1::RecordPaymentRequest& request) {
     auto existing = LoadPayment(model_.store(), kTenant, request.payment_id());
     auto state = LoadAccountState(model_.store(), kTenant, kAccount);
     ASSERT_TRUE(existing.ok() && state.ok());
-    auto outcome = DecideRecordPayment(request, existing->has_value() ? &**existing : nullptr, *state,
-                                       {RecordPaymentCommandId(request.payment_id()), 1, ""});
+    auto outcome =
+        DecideRecordPayment(request, existing->has_value() ? &**existing : nullptr, *state,
+                            {RecordPaymentCommandId(request.payment_id()), 1, ""});
     ASSERT_TRUE(outcome.ok()) << outcome.status();
     Log("ar.payments.events", outcome->events);
   }
@@ -106,7 +110,8 @@ class Timeline {
     *request.mutable_reversal_date() = D(2027, 6, 1);
     auto payment = LoadPayment(model_.store(), kTenant, payment_id);
     ASSERT_TRUE(payment.ok() && payment->has_value());
-    auto outcome = DecideReversePayment(request, &**payment, {ReversePaymentCommandId(payment_id), 1, ""});
+    auto outcome =
+        DecideReversePayment(request, &**payment, {ReversePaymentCommandId(payment_id), 1, ""});
     ASSERT_TRUE(outcome.ok()) << outcome.status();
     Log("ar.payments.events", outcome->events);
   }
@@ -169,7 +174,7 @@ Timeline History() {
   v1::Event inv4 = InvoiceIssued("inv-4", 500, D(2027, 2, 6), D(2027, 3, 6), "USD");
   t.Invoicing({inv4});
   t.React("inv-4", inv4.event_id());  // p3's unapplied cash: 500
-  t.Reverse("p1");  // inv-1 and inv-2 open again
+  t.Reverse("p1");                    // inv-1 and inv-2 open again
   t.Collections({WrittenOff("inv-2", 400, D(2027, 6, 30))});
   return t;
 }
@@ -198,8 +203,8 @@ TEST(PaymentsProjection, ReadModelAndStatementDoNotDependOnCrossTopicInterleavin
   const std::string original = timeline.model().Dump(payments);
 
   std::vector<std::function<size_t(size_t)>> orders = {
-      [](size_t) { return size_t{0}; },                 // collections, then invoicing, then payments
-      [](size_t live) { return live - 1; },             // payments first
+      [](size_t) { return size_t{0}; },      // collections, then invoicing, then payments
+      [](size_t live) { return live - 1; },  // payments first
   };
   for (unsigned seed = 1; seed <= 20; ++seed) {
     auto rng = std::make_shared<std::mt19937>(seed);

@@ -1,6 +1,7 @@
 #include "services/suite/testing/suite_process.h"
 
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -25,16 +24,20 @@ std::string SuiteBinary() { return AR_SUITE_BINARY; }
 std::string ArctlBinary() { return AR_ARCTL_BINARY; }
 
 bool IsServing(const std::string& address) {
-  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   grpc::health::v1::HealthCheckResponse response;
-  const grpc::Status status = stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
+  const grpc::Status status =
+      stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
   return status.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
 }
 
 SuiteProcess::SuiteProcess(std::string data_dir, std::vector<std::string> extra_flags)
-    : data_dir_(std::move(data_dir)), extra_flags_(std::move(extra_flags)), port_(ar::testing::FreeLoopbackPort()) {}
+    : data_dir_(std::move(data_dir)),
+      extra_flags_(std::move(extra_flags)),
+      port_(ar::testing::FreeLoopbackPort()) {}
 
 SuiteProcess::~SuiteProcess() = default;
 
@@ -42,7 +45,8 @@ std::string SuiteProcess::address() const { return absl::StrCat("127.0.0.1:", po
 
 absl::Status SuiteProcess::Start(absl::Duration timeout) {
   if (child_) return absl::FailedPreconditionError("ar-suite already running");
-  std::vector<std::string> argv = {SuiteBinary(), "--data_dir=" + data_dir_, "--listen=" + address()};
+  std::vector<std::string> argv = {SuiteBinary(), "--data_dir=" + data_dir_,
+                                   "--listen=" + address()};
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   child_ = std::make_unique<ar::testing::ChildProcess>(ar::testing::ChildProcess::Exec(argv));
   bool exited = false;
@@ -81,7 +85,8 @@ std::string ReadFile(const std::string& path) {
 }
 }  // namespace
 
-CommandOutput RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
+CommandOutput RunCommand(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& extra_env) {
   ar::testing::TempDir dir;
   const std::string out_path = dir.Join("out");
   const std::string err_path = dir.Join("err");
@@ -89,7 +94,8 @@ CommandOutput RunCommand(const std::vector<std::string>& argv, const std::vector
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   std::vector<std::string> env_storage(extra_env);
-  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);  // extra_env wins: first
+  for (char** e = environ; *e != nullptr; ++e)
+    env_storage.emplace_back(*e);  // extra_env wins: first
   std::vector<char*> env;
   for (std::string& entry : env_storage) env.push_back(entry.data());
   env.push_back(nullptr);

@@ -51,6 +51,7 @@ struct CommandOutput {
 
 // Runs `argv` (argv[0] is a path) with `extra_env` added to the environment, waits for it
 // and returns what it printed.
-CommandOutput RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {});
+CommandOutput RunCommand(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& extra_env = {});
 
 }  // namespace ar::suite::testing
