@@ -384,6 +384,12 @@ bool ProjectionRunner::WaitForPosition(const eventlog::LogPosition& position,
   return done;
 }
 
+int64_t ProjectionRunner::CommittedOffset(const TopicPartition& partition) const {
+  std::lock_guard lock(mu_);
+  auto committed = committed_.find(partition);
+  return committed == committed_.end() ? 0 : committed->second;
+}
+
 ProjectionStats ProjectionRunner::stats() const {
   std::lock_guard lock(mu_);
   return stats_;

@@ -107,6 +107,9 @@ class ProjectionRunner {
   // Waits until the records up to and including `position` are committed to the store by
   // this runner; false on timeout. Read-your-writes for a client that just appended.
   bool WaitForPosition(const eventlog::LogPosition& position, absl::Duration timeout);
+  // The next offset of `partition` this runner has committed (or found committed in the
+  // store); 0 when it knows of none.
+  int64_t CommittedOffset(const eventlog::TopicPartition& partition) const;
 
   ProjectionStats stats() const;
   // The last fatal error of the poll thread (OK while healthy).

@@ -41,8 +41,9 @@ absl::StatusOr<std::unique_ptr<PaymentsService>> PaymentsService::Create(eventlo
   service->reactor_runner_ = std::make_unique<projection::ProjectionRunner>(
       log, store, *service->reactor_handler_, reactor_options);
 
-  service->api_ = std::make_unique<PaymentsApi>(
-      store, *service->executor_, *service->projection_runner_, service->options_.api);
+  service->api_ =
+      std::make_unique<PaymentsApi>(store, log, *service->executor_, *service->projection_runner_,
+                                    *service->reactor_runner_, service->options_.api);
   service->grpc_ = std::make_unique<PaymentsGrpcService>(*service->api_);
   return service;
 }

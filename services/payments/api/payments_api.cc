@@ -50,9 +50,56 @@ absl::Status DecodePageToken(const std::string& token, int64_t& score, std::stri
 
 }  // namespace
 
-PaymentsApi::PaymentsApi(store::Store& store, command::CommandExecutor& executor,
-                         projection::ProjectionRunner& projection, ApiOptions options)
-    : store_(store), executor_(executor), projection_(projection), options_(options) {}
+PaymentsApi::PaymentsApi(store::Store& store, eventlog::EventLog& log,
+                         command::CommandExecutor& executor,
+                         projection::ProjectionRunner& projection,
+                         projection::ProjectionRunner& reactor, ApiOptions options)
+    : store_(store),
+      log_(log),
+      executor_(executor),
+      projection_(projection),
+      reactor_(reactor),
+      options_(options) {}
+
+absl::StatusOr<eventlog::TopicPartition> PaymentsApi::InvoicingPartitionOf(
+    const std::string& account) {
+  int32_t partitions = invoicing_partitions_.load();
+  if (partitions == 0) {
+    ASSIGN_OR_RETURN(partitions, log_.PartitionCount(topics::kInvoicing));
+    invoicing_partitions_.store(partitions);
+  }
+  return eventlog::TopicPartition{topics::kInvoicing,
+                                  eventlog::PartitionForKey(account, partitions)};
+}
+
+absl::StatusOr<v1::CommandResult> PaymentsApi::ExecuteAfterReactions(
+    const std::string& tenant, const std::string& account, const command::Decide& decide) {
+  ASSIGN_OR_RETURN(eventlog::TopicPartition partition, InvoicingPartitionOf(account));
+  // Has the reactor handled every invoicing record the read model has applied?
+  auto reactions_done = [&](absl::Duration wait) {
+    const int64_t applied = projection_.CommittedOffset(partition);
+    return applied == 0 ||
+           reactor_.WaitForPosition({partition.topic, partition.partition, applied - 1}, wait);
+  };
+  const absl::Time deadline = absl::Now() + options_.read_wait_timeout;
+  while (true) {
+    // Wait outside the account's lock: the reaction itself needs that lock.
+    if (!reactions_done(deadline - absl::Now())) {
+      return absl::UnavailableError(
+          "reactions to invoices just issued on this account are still running; try again");
+    }
+    bool reaction_due = false;
+    absl::StatusOr<v1::CommandResult> result =
+        executor_.Execute(tenant, account, [&]() -> absl::StatusOr<command::Decision> {
+          if (!reactions_done(absl::ZeroDuration())) {
+            reaction_due = true;  // an invoice appeared after the wait: let it react first
+            return absl::AbortedError("reaction due");
+          }
+          return decide();
+        });
+    if (!reaction_due) return result;
+  }
+}
 
 void PaymentsApi::LockPaymentId(const std::string& key) {
   std::unique_lock lock(payment_ids_mu_);
@@ -79,7 +126,7 @@ absl::StatusOr<v1::CommandResult> PaymentsApi::RecordPayment(
   const std::string id_key = absl::StrCat(tenant.size(), ":", tenant, ":", request.payment_id());
   LockPaymentId(id_key);
   absl::StatusOr<v1::CommandResult> result =
-      executor_.Execute(tenant, account, [&]() -> absl::StatusOr<command::Decision> {
+      ExecuteAfterReactions(tenant, account, [&]() -> absl::StatusOr<command::Decision> {
         ASSIGN_OR_RETURN(std::optional<v1::Payment> existing,
                          LoadPayment(store_, tenant, request.payment_id()));
         ASSIGN_OR_RETURN(AccountState state, LoadAccountState(store_, tenant, account));
@@ -103,14 +150,15 @@ absl::StatusOr<v1::CommandResult> PaymentsApi::ReversePayment(
   }
   // A payment never changes account, so the account found here is the one to lock.
   const std::string account = payment->account().account();
-  return executor_.Execute(request.tenant(), account, [&]() -> absl::StatusOr<command::Decision> {
-    ASSIGN_OR_RETURN(std::optional<v1::Payment> current,
-                     LoadPayment(store_, request.tenant(), request.payment_id()));
-    CommandContext context = ContextFor(ReversePaymentCommandId(request.payment_id()));
-    ASSIGN_OR_RETURN(Outcome outcome,
-                     DecideReversePayment(request, current ? &*current : nullptr, context));
-    return ToDecision(std::move(outcome), context.command_id);
-  });
+  return ExecuteAfterReactions(
+      request.tenant(), account, [&]() -> absl::StatusOr<command::Decision> {
+        ASSIGN_OR_RETURN(std::optional<v1::Payment> current,
+                         LoadPayment(store_, request.tenant(), request.payment_id()));
+        CommandContext context = ContextFor(ReversePaymentCommandId(request.payment_id()));
+        ASSIGN_OR_RETURN(Outcome outcome,
+                         DecideReversePayment(request, current ? &*current : nullptr, context));
+        return ToDecision(std::move(outcome), context.command_id);
+      });
 }
 
 absl::Status PaymentsApi::AwaitConsistency(const v1::ReadConsistency& consistency) {

@@ -3,6 +3,7 @@
 // the CommandExecutor (domain rules inside) or reads the read model, and maps the
 // absl::Status to a grpc::Status in one place (core::ToGrpcStatus).
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -28,8 +29,11 @@ struct ApiOptions {
 // in-process callers use it directly).
 class PaymentsApi {
  public:
-  PaymentsApi(store::Store& store, command::CommandExecutor& executor,
-              projection::ProjectionRunner& projection, ApiOptions options);
+  // `reactor` is the runner that reacts to invoicing events (applying held allocations and
+  // unapplied cash to new invoices); commands wait for it, see ExecuteAfterReactions.
+  PaymentsApi(store::Store& store, eventlog::EventLog& log, command::CommandExecutor& executor,
+              projection::ProjectionRunner& projection, projection::ProjectionRunner& reactor,
+              ApiOptions options);
 
   absl::StatusOr<v1::CommandResult> RecordPayment(const v1::RecordPaymentRequest& request);
   absl::StatusOr<v1::CommandResult> ReversePayment(const v1::ReversePaymentRequest& request);
@@ -40,6 +44,14 @@ class PaymentsApi {
 
  private:
   absl::Status AwaitConsistency(const v1::ReadConsistency& consistency);
+  // Runs a command once every reaction to the invoicing records the read model already
+  // shows for the account's partition has run, so a command never decides between an
+  // invoice becoming visible and the reaction to it (which would make allocations depend
+  // on timing). Checked again under the account's lock; retried while a reaction is due.
+  absl::StatusOr<v1::CommandResult> ExecuteAfterReactions(const std::string& tenant,
+                                                          const std::string& account,
+                                                          const command::Decide& decide);
+  absl::StatusOr<eventlog::TopicPartition> InvoicingPartitionOf(const std::string& account);
   // One RecordPayment per payment id at a time in this process: two requests with the same
   // id for different accounts would otherwise each pass the idempotency check under their
   // own account's lock.
@@ -47,9 +59,12 @@ class PaymentsApi {
   void UnlockPaymentId(const std::string& key);
 
   store::Store& store_;
+  eventlog::EventLog& log_;
   command::CommandExecutor& executor_;
   projection::ProjectionRunner& projection_;
+  projection::ProjectionRunner& reactor_;
   ApiOptions options_;
+  std::atomic<int32_t> invoicing_partitions_{0};  // looked up once, on first use
 
   std::mutex payment_ids_mu_;
   std::condition_variable payment_ids_cv_;
