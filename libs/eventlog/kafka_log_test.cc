@@ -20,6 +20,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "librdkafka/rdkafka.h"
+#include "librdkafka/rdkafka_mock.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/eventlog/kafka_mock_cluster.h"
 #include "libs/testing/ports.h"
@@ -243,6 +245,12 @@ TEST_F(KafkaLogTest, BrokerDownAndUpMidStreamLosesAndDuplicatesNothing) {
   constexpr int kKeys = 50;
   constexpr size_t kPerPhase = 3000;
   ASSERT_TRUE(log_->CreateTopic({"t.outage", kPartitions}).ok());
+  // The mock places leaders as it likes (sometimes none on broker 2); place them so the
+  // broker taken down below leads two partitions.
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    ASSERT_EQ(rd_kafka_mock_partition_set_leader(cluster_->raw(), "t.outage", p, (p % 3) + 1),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
 
   absl::Mutex consumed_mu;
   std::vector<Record> consumed;
