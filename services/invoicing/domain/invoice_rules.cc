@@ -24,10 +24,7 @@ std::string Describe(int64_t minor_units, const std::string& currency) {
   return absl::StrCat(core::FormatMoney(minor_units, *known), " ", currency);
 }
 
-std::string DescribeDay(const v1::Date& date) {
-  return absl::StrCat(date.year(), "-", absl::Dec(date.month(), absl::kZeroPad2), "-",
-                      absl::Dec(date.day(), absl::kZeroPad2));
-}
+using protoconv::DescribeDay;
 
 bool SameDate(const v1::Date& a, const v1::Date& b) {
   return a.year() == b.year() && a.month() == b.month() && a.day() == b.day();
@@ -259,38 +256,6 @@ absl::StatusOr<CreditHoldPolicy> ParseCreditHoldPolicy(const std::string& text) 
 
 std::string EventIdFor(const std::string& command_id, int index) {
   return core::DerivedEventId(command_id, absl::StrCat("#", index));
-}
-
-bool IsDateSet(const v1::Date& date) {
-  return date.year() != 0 || date.month() != 0 || date.day() != 0;
-}
-
-absl::StatusOr<absl::CivilDay> DayFromProto(const v1::Date& date, const std::string& what) {
-  if (!IsDateSet(date)) return absl::InvalidArgumentError(absl::StrCat(what, " is missing"));
-  const absl::CivilDay day(date.year(), date.month(), date.day());
-  // CivilDay normalises (2027-02-30 -> 2027-03-02); a date that does not survive the
-  // round trip does not exist.
-  if (day.year() != date.year() || day.month() != date.month() || day.day() != date.day()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " ", DescribeDay(date), " is not a calendar date"));
-  }
-  RETURN_IF_ERROR(core::ValidateBusinessDate(day, what));
-  return day;
-}
-
-v1::Date DayToProto(absl::CivilDay day) {
-  v1::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
-  return date;
-}
-
-v1::Money MakeMoneyProto(int64_t minor_units, const std::string& currency) {
-  v1::Money money;
-  money.set_minor_units(minor_units);
-  money.set_currency(currency);
-  return money;
 }
 
 absl::StatusOr<v1::PaymentTerms> ParsePaymentTerms(const std::string& text) {

@@ -33,6 +33,7 @@
 #include "ar/v1/common.pb.h"
 #include "ar/v1/events.pb.h"
 #include "ar/v1/invoicing.pb.h"
+#include "libs/protoconv/protoconv.h"
 
 namespace ar::invoicing {
 
@@ -80,13 +81,13 @@ std::string EventIdFor(const std::string& command_id, int index);
 
 // ---- Values -------------------------------------------------------------------------
 
-// A proto Date as a civil day. Unset (all zero) or impossible dates -> INVALID_ARGUMENT
-// naming `what`.
-absl::StatusOr<absl::CivilDay> DayFromProto(const v1::Date& date, const std::string& what);
-v1::Date DayToProto(absl::CivilDay day);
-bool IsDateSet(const v1::Date& date);
-
-v1::Money MakeMoneyProto(int64_t minor_units, const std::string& currency);
+// Proto value conversions shared by every service (libs/protoconv).
+using protoconv::DayFromProto;
+using protoconv::DayToProto;
+using protoconv::IsDateSet;
+inline v1::Money MakeMoneyProto(int64_t minor_units, const std::string& currency) {
+  return protoconv::MoneyProto(minor_units, currency);
+}
 
 // "NET30" / "EOM+15" <-> PaymentTerms. Unknown spellings -> INVALID_ARGUMENT.
 absl::StatusOr<v1::PaymentTerms> ParsePaymentTerms(const std::string& text);

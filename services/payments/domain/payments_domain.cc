@@ -217,26 +217,6 @@ std::string ReactionCommandId(absl::string_view source_event_id) {
   return absl::StrCat("react:", source_event_id);
 }
 
-absl::StatusOr<absl::CivilDay> DayFromProto(const v1::Date& date, absl::string_view what) {
-  const absl::CivilDay day(date.year(), date.month(), date.day());
-  // CivilDay normalises (2027-02-30 -> 2027-03-02): a date that does not round-trip is
-  // not a real day.
-  if (day.year() != date.year() || day.month() != date.month() || day.day() != date.day()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " ", date.year(), "-", date.month(), "-",
-                                                   date.day(), " is not a valid date"));
-  }
-  RETURN_IF_ERROR(core::ValidateBusinessDate(day, std::string_view(what.data(), what.size())));
-  return day;
-}
-
-v1::Date DayToProto(absl::CivilDay day) {
-  v1::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
-  return date;
-}
-
 int64_t DayNumberOf(const v1::Date& date) {
   return core::DayNumber(absl::CivilDay(date.year(), date.month(), date.day()));
 }

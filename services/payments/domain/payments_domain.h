@@ -33,6 +33,7 @@
 #include "ar/v1/common.pb.h"
 #include "ar/v1/events.pb.h"
 #include "ar/v1/payments.pb.h"
+#include "libs/protoconv/protoconv.h"
 
 namespace ar::payments {
 
@@ -76,9 +77,9 @@ std::string ReactionCommandId(absl::string_view source_event_id);
 
 // ---- dates ----
 // A proto date that names a real day in 0001-01-01..9999-12-31; else INVALID_ARGUMENT
-// naming `what`.
-absl::StatusOr<absl::CivilDay> DayFromProto(const v1::Date& date, absl::string_view what);
-v1::Date DayToProto(absl::CivilDay day);
+// naming `what` (libs/protoconv, shared by every service).
+using protoconv::DayFromProto;
+using protoconv::DayToProto;
 // Days since 1970-01-01 for a stored (already validated) date; sorts like the dates.
 int64_t DayNumberOf(const v1::Date& date);
 
