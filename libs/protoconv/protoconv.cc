@@ -17,7 +17,8 @@ std::string DescribeDay(const v1::Date& date) {
 }
 
 absl::StatusOr<absl::CivilDay> DayFromProto(const v1::Date& date, std::string_view what) {
-  if (!IsDateSet(date)) return absl::InvalidArgumentError(absl::StrCat(core::ToAbsl(what), " is missing"));
+  if (!IsDateSet(date))
+    return absl::InvalidArgumentError(absl::StrCat(core::ToAbsl(what), " is missing"));
   const absl::CivilDay day(date.year(), date.month(), date.day());
   // CivilDay normalises (2027-02-30 -> 2027-03-02); a date that does not survive the
   // round trip does not exist.
