@@ -33,39 +33,23 @@ namespace {
 using ::testing::AnyOf;
 using ::testing::Eq;
 
-KafkaLogOptions FastOptions(const std::string& bootstraps) {
-  KafkaLogOptions options;
-  options.bootstrap_servers = bootstraps;
-  options.properties = {
-      {"session.timeout.ms", "6000"},
-      {"heartbeat.interval.ms", "500"},
-      {"fetch.wait.max.ms", "100"},
-      {"fetch.error.backoff.ms", "100"},
-      {"topic.metadata.refresh.interval.ms", "1000"},
-      {"reconnect.backoff.ms", "50"},
-      {"reconnect.backoff.max.ms", "500"},
-      {"retry.backoff.ms", "50"},
-  };
-  options.request_timeout = absl::Seconds(5);
-  options.delivery_timeout = absl::Seconds(60);
-  return options;
-}
-
 class KafkaLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto cluster = KafkaMockCluster::Start(3);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = std::move(*cluster);
-    log_ = Open(FastOptions(cluster_->bootstraps()));
+    log_ = Open(FastOptions());
     ASSERT_NE(log_, nullptr);
   }
 
-  std::unique_ptr<EventLog> Open(KafkaLogOptions options) {
-    KafkaMockCluster* cluster = cluster_.get();
-    options.create_topic_override = [cluster](const TopicSpec& spec) {
-      return cluster->CreateTopic(spec.name, spec.partitions);
-    };
+  KafkaLogOptions FastOptions() {
+    KafkaLogOptions options = cluster_->ClientOptions();
+    options.request_timeout = absl::Seconds(5);
+    return options;
+  }
+
+  std::unique_ptr<EventLog> Open(const KafkaLogOptions& options) {
     auto log = OpenKafkaLog(options);
     EXPECT_TRUE(log.ok()) << log.status();
     return log.ok() ? std::move(*log) : nullptr;
@@ -176,14 +160,14 @@ TEST_F(KafkaLogTest, RejectsSettingsThatBreakItsGuarantees) {
                                                         {"enable.auto.commit", "true"},
                                                         {"enable.auto.offset.store", "true"},
                                                         {"partitioner", "consistent_random"}}) {
-    KafkaLogOptions options = FastOptions(cluster_->bootstraps());
+    KafkaLogOptions options = FastOptions();
     options.properties[key] = value;
     EXPECT_EQ(OpenKafkaLog(options).status().code(), absl::StatusCode::kInvalidArgument) << key;
   }
-  KafkaLogOptions options = FastOptions(cluster_->bootstraps());
+  KafkaLogOptions options = FastOptions();
   options.properties["no.such.setting"] = "1";
   EXPECT_EQ(OpenKafkaLog(options).status().code(), absl::StatusCode::kInvalidArgument);
-  options = FastOptions(cluster_->bootstraps());
+  options = FastOptions();
   options.properties["acks"] = "-1";  // same as "all"
   EXPECT_TRUE(OpenKafkaLog(options).ok());
   EXPECT_EQ(OpenKafkaLog(KafkaLogOptions{}).status().code(), absl::StatusCode::kInvalidArgument);
@@ -349,7 +333,7 @@ TEST_F(KafkaLogTest, BrokerDownAndUpMidStreamLosesAndDuplicatesNothing) {
 
 TEST(KafkaLogUnreachableTest, ClosedPortGivesClearErrorsInBoundedTime) {
   KafkaLogOptions options =
-      FastOptions(absl::StrCat("127.0.0.1:", ar::testing::FreeLoopbackPort()));
+      FastTestClientOptions(absl::StrCat("127.0.0.1:", ar::testing::FreeLoopbackPort()));
   options.request_timeout = absl::Seconds(2);
   options.delivery_timeout = absl::Seconds(2);
   auto opened = OpenKafkaLog(options);

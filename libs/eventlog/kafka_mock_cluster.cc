@@ -165,4 +165,32 @@ absl::Status KafkaMockCluster::CreateTopic(const std::string& topic, int32_t par
   return status;
 }
 
+KafkaLogOptions FastTestClientOptions(std::string bootstrap_servers) {
+  KafkaLogOptions options;
+  options.bootstrap_servers = std::move(bootstrap_servers);
+  options.properties = {
+      {"session.timeout.ms", "6000"},
+      {"heartbeat.interval.ms", "500"},
+      // The mock broker holds an empty fetch for the full wait: keep it short so new
+      // records reach consumers promptly.
+      {"fetch.wait.max.ms", "100"},
+      {"fetch.error.backoff.ms", "100"},
+      {"topic.metadata.refresh.interval.ms", "1000"},
+      {"reconnect.backoff.ms", "50"},
+      {"reconnect.backoff.max.ms", "500"},
+      {"retry.backoff.ms", "50"},
+  };
+  options.request_timeout = absl::Seconds(10);
+  options.delivery_timeout = absl::Seconds(60);
+  return options;
+}
+
+KafkaLogOptions KafkaMockCluster::ClientOptions() {
+  KafkaLogOptions options = FastTestClientOptions(bootstraps_);
+  options.create_topic_override = [this](const TopicSpec& spec) {
+    return CreateTopic(spec.name, spec.partitions);
+  };
+  return options;
+}
+
 }  // namespace ar::eventlog

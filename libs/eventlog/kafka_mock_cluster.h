@@ -9,11 +9,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "libs/eventlog/kafka_log.h"
 
 struct rd_kafka_s;
 struct rd_kafka_mock_cluster_s;
 
 namespace ar::eventlog {
+
+// Client settings for test clusters: short group, fetch and retry timings so joins,
+// rebalances and reconnects take seconds, not minutes.
+KafkaLogOptions FastTestClientOptions(std::string bootstrap_servers);
 
 class KafkaMockCluster {
  public:
@@ -38,6 +43,10 @@ class KafkaMockCluster {
   // with another. replication_factor -1: min(3, broker_count).
   absl::Status CreateTopic(const std::string& topic, int32_t partitions,
                            int replication_factor = -1);
+
+  // FastTestClientOptions for this cluster, creating topics through CreateTopic (the mock
+  // has no CreateTopics API).
+  KafkaLogOptions ClientOptions();
 
   // For error injection in tests (rdkafka_mock.h).
   rd_kafka_mock_cluster_s* raw() const { return cluster_; }

@@ -45,11 +45,7 @@ class ProjectionCrashTest : public ::testing::TestWithParam<CrashCase> {
       auto cluster = eventlog::KafkaMockCluster::Start(3);
       ASSERT_TRUE(cluster.ok()) << cluster.status();
       cluster_ = std::move(*cluster);
-      eventlog::KafkaLogOptions options;
-      options.bootstrap_servers = cluster_->bootstraps();
-      options.create_topic_override = [this](const eventlog::TopicSpec& spec) {
-        return cluster_->CreateTopic(spec.name, spec.partitions);
-      };
+      eventlog::KafkaLogOptions options = cluster_->ClientOptions();
       auto opened = eventlog::OpenKafkaLog(options);
       ASSERT_TRUE(opened.ok()) << opened.status();
       log = std::move(*opened);
