@@ -18,20 +18,6 @@ eventlog::LogPosition FromProto(const v1::LogPosition& position) {
   return {position.topic(), position.partition(), position.offset()};
 }
 
-void StampEnvelope(v1::Event& event, const v1::AccountRef& account, const std::string& event_id,
-                   int64_t recorded_at_unix_micros, const std::string& correlation_id) {
-  event.set_event_id(event_id);
-  event.set_tenant(account.tenant());
-  event.set_region(account.region());
-  event.set_subsidiary(account.subsidiary());
-  event.set_account(account.account());
-  event.set_recorded_at_unix_micros(recorded_at_unix_micros);
-  if (event.occurred_at_unix_micros() == 0)
-    event.set_occurred_at_unix_micros(recorded_at_unix_micros);
-  event.set_correlation_id(correlation_id);
-  if (event.schema_version() == 0) event.set_schema_version(1);
-}
-
 CommandExecutor::CommandExecutor(eventlog::Producer& producer,
                                  projection::ProjectionRunner& own_projection, Options options)
     : producer_(producer), projection_(own_projection), options_(std::move(options)) {}

@@ -87,10 +87,6 @@ class CommandExecutor {
   std::map<std::string, std::shared_ptr<AccountSlot>> slots_;
 };
 
-// Fills the envelope fields every event of a command shares.
-void StampEnvelope(v1::Event& event, const v1::AccountRef& account, const std::string& event_id,
-                   int64_t recorded_at_unix_micros, const std::string& correlation_id);
-
 v1::LogPosition ToProto(const eventlog::LogPosition& position);
 eventlog::LogPosition FromProto(const v1::LogPosition& position);
 

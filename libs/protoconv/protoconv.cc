@@ -30,12 +30,16 @@ absl::StatusOr<absl::CivilDay> DayFromProto(const v1::Date& date, std::string_vi
   return day;
 }
 
-v1::Date DayToProto(absl::CivilDay day) {
+v1::Date DateProto(int year, int month, int day) {
   v1::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
+  date.set_year(year);
+  date.set_month(month);
+  date.set_day(day);
   return date;
+}
+
+v1::Date DayToProto(absl::CivilDay day) {
+  return DateProto(static_cast<int>(day.year()), day.month(), day.day());
 }
 
 v1::Money MoneyProto(int64_t minor_units, const std::string& currency) {
@@ -43,6 +47,20 @@ v1::Money MoneyProto(int64_t minor_units, const std::string& currency) {
   money.set_minor_units(minor_units);
   money.set_currency(currency);
   return money;
+}
+
+void StampEnvelope(v1::Event& event, const v1::AccountRef& account, std::string event_id,
+                   const EnvelopeSource& source) {
+  event.set_event_id(std::move(event_id));
+  event.set_tenant(account.tenant());
+  event.set_region(account.region());
+  event.set_subsidiary(account.subsidiary());
+  event.set_account(account.account());
+  event.set_occurred_at_unix_micros(source.recorded_at_unix_micros);
+  event.set_recorded_at_unix_micros(source.recorded_at_unix_micros);
+  event.set_correlation_id(source.correlation_id);
+  event.set_causation_id(source.causation_id);
+  event.set_schema_version(1);
 }
 
 }  // namespace ar::protoconv

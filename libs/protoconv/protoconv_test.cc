@@ -5,13 +5,7 @@
 namespace ar::protoconv {
 namespace {
 
-v1::Date Date(int y, int m, int d) {
-  v1::Date date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
-}
+v1::Date Date(int y, int m, int d) { return protoconv::DateProto(y, m, d); }
 
 TEST(ProtoconvTest, DatesRoundTrip) {
   auto day = DayFromProto(Date(2028, 2, 29), "due_date");

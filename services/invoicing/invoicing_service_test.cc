@@ -15,6 +15,7 @@
 #include "libs/command/command_executor.h"
 #include "libs/core/topics.h"
 #include "libs/eventlog/embedded_log.h"
+#include "libs/protoconv/protoconv.h"
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/memory_store.h"
 #include "libs/testing/temp_dir.h"
@@ -25,13 +26,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-v1::Date D(int y, int m, int d) {
-  v1::Date date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
-}
+v1::Date D(int y, int m, int d) { return protoconv::DateProto(y, m, d); }
 
 v1::Money Money(int64_t minor, const std::string& currency = "EUR") {
   return MakeMoneyProto(minor, currency);

@@ -71,16 +71,9 @@ absl::Status ValidatePositiveMoney(const v1::Money& money, const std::string& wh
 
 void StampEnvelope(v1::Event& event, const v1::AccountRef& account, std::string event_id,
                    const CommandContext& context) {
-  event.set_event_id(std::move(event_id));
-  event.set_tenant(account.tenant());
-  event.set_region(account.region());
-  event.set_subsidiary(account.subsidiary());
-  event.set_account(account.account());
-  event.set_occurred_at_unix_micros(context.recorded_at_unix_micros);
-  event.set_recorded_at_unix_micros(context.recorded_at_unix_micros);
-  event.set_correlation_id(context.correlation_id);
-  event.set_causation_id(context.causation_id);
-  event.set_schema_version(1);
+  protoconv::StampEnvelope(
+      event, account, std::move(event_id),
+      {context.recorded_at_unix_micros, context.correlation_id, context.causation_id});
 }
 
 // A decision publishing one event built by `fill`.

@@ -8,18 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "libs/protoconv/protoconv.h"
+
 namespace ar::invoicing {
 namespace {
 
 using ::testing::HasSubstr;
 
-v1::Date D(int y, int m, int d) {
-  v1::Date date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
-}
+v1::Date D(int y, int m, int d) { return protoconv::DateProto(y, m, d); }
 
 v1::Money M(int64_t minor, const std::string& currency = "EUR") {
   return MakeMoneyProto(minor, currency);

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/topics.h"
+#include "libs/protoconv/protoconv.h"
 #include "libs/store/memory_store.h"
 
 namespace ar::invoicing {
@@ -17,13 +18,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-v1::Date D(int y, int m, int d) {
-  v1::Date date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
-}
+v1::Date D(int y, int m, int d) { return protoconv::DateProto(y, m, d); }
 
 v1::Money Eur(int64_t minor) { return MakeMoneyProto(minor, "EUR"); }
 

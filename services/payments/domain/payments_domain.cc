@@ -139,19 +139,13 @@ class EventSink {
 
   v1::Event& Add() {
     v1::Event& event = events_.emplace_back();
-    event.set_event_id(
-        core::DerivedEventId(context_.command_id, absl::StrCat("/", events_.size() - 1)));
-    event.set_tenant(account_.tenant());
-    event.set_region(account_.region());
-    event.set_subsidiary(account_.subsidiary());
-    event.set_account(account_.account());
-    event.set_occurred_at_unix_micros(context_.recorded_at_unix_micros);
-    event.set_recorded_at_unix_micros(context_.recorded_at_unix_micros);
-    event.set_correlation_id(context_.correlation_id.empty() ? context_.command_id
-                                                             : context_.correlation_id);
-    // The projection skips a second record of the same command by this id.
-    event.set_causation_id(context_.command_id);
-    event.set_schema_version(1);
+    protoconv::StampEnvelope(
+        event, account_,
+        core::DerivedEventId(context_.command_id, absl::StrCat("/", events_.size() - 1)),
+        {context_.recorded_at_unix_micros,
+         context_.correlation_id.empty() ? context_.command_id : context_.correlation_id,
+         // The projection skips a second record of the same command by this id.
+         context_.command_id});
     return event;
   }
 

@@ -6,28 +6,15 @@
 #include "ar/v1/common.pb.h"
 #include "ar/v1/events.pb.h"
 #include "ar/v1/payments.pb.h"
+#include "libs/protoconv/protoconv.h"
 
 namespace ar::payments::testing {
 
-inline v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_minor_units(minor);
-  m.set_currency("EUR");
-  return m;
-}
+inline v1::Money Eur(int64_t minor) { return protoconv::MoneyProto(minor, "EUR"); }
 inline v1::Money Amount(int64_t minor, const std::string& currency) {
-  v1::Money m;
-  m.set_minor_units(minor);
-  m.set_currency(currency);
-  return m;
+  return protoconv::MoneyProto(minor, currency);
 }
-inline v1::Date D(int y, int m, int d) {
-  v1::Date date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
-}
+inline v1::Date D(int y, int m, int d) { return protoconv::DateProto(y, m, d); }
 inline v1::AccountRef Account(const std::string& account = "acct-1") {
   v1::AccountRef ref;
   ref.set_tenant("t1");
