@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,30 +31,43 @@ constexpr int32_t kPartitions = 8;
 constexpr size_t kRecordBytes = 200;
 constexpr int kAccounts = 10'000;
 
+// A producer on a fresh 3-broker mock cluster with the bench topic; members are destroyed
+// in reverse order (producer, log, then the cluster they talk to).
+struct MockClusterProducer {
+  std::unique_ptr<KafkaMockCluster> cluster;
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<Producer> producer;
+};
+
+absl::StatusOr<MockClusterProducer> OpenMockClusterProducer(
+    const std::map<std::string, std::string>& extra_properties) {
+  MockClusterProducer opened;
+  auto cluster = KafkaMockCluster::Start(3);
+  if (!cluster.ok()) return cluster.status();
+  opened.cluster = std::move(*cluster);
+  KafkaLogOptions options = opened.cluster->ClientOptions();
+  for (const auto& [key, value] : extra_properties) options.properties[key] = value;
+  auto log = OpenKafkaLog(options);
+  if (!log.ok()) return log.status();
+  opened.log = std::move(*log);
+  if (absl::Status created = opened.log->CreateTopic({kTopic, kPartitions}); !created.ok()) {
+    return created;
+  }
+  auto producer = opened.log->NewProducer();
+  if (!producer.ok()) return producer.status();
+  opened.producer = std::move(*producer);
+  return opened;
+}
+
 void BM_KafkaAppendBatched(benchmark::State& state) {
   const int64_t batch = state.range(0);
-  auto cluster = KafkaMockCluster::Start(3);
-  if (!cluster.ok()) {
-    state.SkipWithError(cluster.status().ToString().c_str());
+  auto opened =
+      OpenMockClusterProducer({{"linger.ms", "5"}, {"queue.buffering.max.messages", "1000000"}});
+  if (!opened.ok()) {
+    state.SkipWithError(opened.status().ToString().c_str());
     return;
   }
-  KafkaLogOptions options;
-  options.bootstrap_servers = (*cluster)->bootstraps();
-  options.properties = {{"linger.ms", "5"}, {"queue.buffering.max.messages", "1000000"}};
-  KafkaMockCluster* mock = cluster->get();
-  options.create_topic_override = [mock](const TopicSpec& spec) {
-    return mock->CreateTopic(spec.name, spec.partitions);
-  };
-  auto log = OpenKafkaLog(options);
-  if (!log.ok() || !(*log)->CreateTopic({kTopic, kPartitions}).ok()) {
-    state.SkipWithError("cannot open the Kafka log on the mock cluster");
-    return;
-  }
-  auto producer = (*log)->NewProducer();
-  if (!producer.ok()) {
-    state.SkipWithError(producer.status().ToString().c_str());
-    return;
-  }
+  Producer* producer = opened->producer.get();
   std::vector<std::string> keys;
   for (int i = 0; i < kAccounts; ++i) keys.push_back(absl::StrCat("account-", i));
   const std::string value(kRecordBytes, 'v');
@@ -65,14 +79,14 @@ void BM_KafkaAppendBatched(benchmark::State& state) {
   int64_t appended = 0;
   for (auto _ : state) {
     for (int64_t i = 0; i < batch; ++i, ++appended) {
-      (*producer)->Append(kTopic, keys[appended % kAccounts], value, on_delivery);
+      producer->Append(kTopic, keys[appended % kAccounts], value, on_delivery);
     }
-    if (absl::Status flushed = (*producer)->Flush(absl::Seconds(60)); !flushed.ok()) {
+    if (absl::Status flushed = producer->Flush(absl::Seconds(60)); !flushed.ok()) {
       state.SkipWithError(flushed.ToString().c_str());
       break;
     }
   }
-  (*producer)->Stop(absl::Seconds(5));
+  producer->Stop(absl::Seconds(5));
   if (failures.load() > 0) state.SkipWithError("some appends failed");
   state.SetItemsProcessed(appended);
   state.SetBytesProcessed(appended * static_cast<int64_t>(kRecordBytes));
@@ -88,44 +102,29 @@ BENCHMARK(BM_KafkaAppendBatched)
 // One produce round trip: AppendAndWait of a single record (what a command waits for),
 // against the same mock cluster. Real time per iteration is the round-trip latency.
 void BM_KafkaAppendOneByOne(benchmark::State& state) {
-  auto cluster = KafkaMockCluster::Start(3);
-  if (!cluster.ok()) {
-    state.SkipWithError(cluster.status().ToString().c_str());
+  auto opened = OpenMockClusterProducer({});
+  if (!opened.ok()) {
+    state.SkipWithError(opened.status().ToString().c_str());
     return;
   }
-  KafkaLogOptions options;
-  options.bootstrap_servers = (*cluster)->bootstraps();
-  KafkaMockCluster* mock = cluster->get();
-  options.create_topic_override = [mock](const TopicSpec& spec) {
-    return mock->CreateTopic(spec.name, spec.partitions);
-  };
-  auto log = OpenKafkaLog(options);
-  if (!log.ok() || !(*log)->CreateTopic({kTopic, kPartitions}).ok()) {
-    state.SkipWithError("cannot open the Kafka log on the mock cluster");
-    return;
-  }
-  auto producer = (*log)->NewProducer();
-  if (!producer.ok()) {
-    state.SkipWithError(producer.status().ToString().c_str());
-    return;
-  }
+  Producer* producer = opened->producer.get();
   const std::string value(kRecordBytes, 'v');
   // The first append fetches metadata and connects: not part of the round trip.
-  if (!(*producer)->AppendAndWait(kTopic, "warm-up", value).ok()) {
+  if (!producer->AppendAndWait(kTopic, "warm-up", value).ok()) {
     state.SkipWithError("warm-up append failed");
     return;
   }
   int64_t appended = 0;
   for (auto _ : state) {
     auto position =
-        (*producer)->AppendAndWait(kTopic, absl::StrCat("account-", appended % kAccounts), value);
+        producer->AppendAndWait(kTopic, absl::StrCat("account-", appended % kAccounts), value);
     if (!position.ok()) {
       state.SkipWithError(position.status().ToString().c_str());
       break;
     }
     ++appended;
   }
-  (*producer)->Stop(absl::Seconds(5));
+  producer->Stop(absl::Seconds(5));
   state.SetItemsProcessed(appended);
 }
 BENCHMARK(BM_KafkaAppendOneByOne)->UseRealTime()->Unit(benchmark::kMillisecond);

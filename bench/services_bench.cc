@@ -44,6 +44,7 @@
 #include "libs/core/topics.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/projection/projection.h"
+#include "libs/protoconv/protoconv.h"
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/memory_store.h"
 #include "libs/testing/temp_dir.h"
@@ -60,13 +61,7 @@ namespace {
 constexpr char kTenant[] = "acme";
 constexpr int32_t kPartitions = 8;
 
-v1::Date Day(int y, int m, int d) {
-  v1::Date date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
-}
+v1::Date Day(int y, int m, int d) { return protoconv::DateProto(y, m, d); }
 
 v1::AccountRef AccountRefOf(const std::string& account) {
   v1::AccountRef ref;
