@@ -98,6 +98,8 @@ absl::Status ProjectionRunner::AssignAllPartitions() {
 }
 
 void ProjectionRunner::OnAssigned(std::vector<TopicPartitionOffset>& assigned) {
+  // Another replica may have written these partitions' keys meanwhile.
+  handler_.Discard();
   rebalance_error_ = absl::OkStatus();
   auto checkpoints = store_.LoadCheckpoints(options_.name);
   std::map<TopicPartition, int64_t> stored;
@@ -141,7 +143,9 @@ void ProjectionRunner::NoteCommitted(const TopicPartition& tp, int64_t next_offs
 
 void ProjectionRunner::OnRevoked(const std::vector<TopicPartition>& revoked) {
   // Everything polled so far has been committed or discarded before the next Poll, so a
-  // revoked partition carries no pending writes.
+  // revoked partition carries no pending writes. What the handler cached about its keys
+  // is another replica's to change from now on.
+  handler_.Discard();
   for (const TopicPartition& tp : revoked) progress_.erase(tp);
 }
 
@@ -268,7 +272,7 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommitDecoded(const std::vector<Re
   return static_cast<int>(taken);
 }
 
-absl::Status ProjectionRunner::CommitApplied(const store::WriteBatch& batch,
+absl::Status ProjectionRunner::CommitApplied(store::WriteBatch& batch,
                                              const std::vector<v1::DeadLetter>& dead_letters,
                                              const std::map<TopicPartition, int64_t>& touched,
                                              int64_t taken, int64_t events, int64_t unknown) {
@@ -277,6 +281,7 @@ absl::Status ProjectionRunner::CommitApplied(const store::WriteBatch& batch,
   for (const auto& [tp, next] : touched) {
     advances.push_back({options_.name, tp.topic, tp.partition, progress_[tp].stored, next});
   }
+  handler_.BeforeCommit(batch);
   absl::Status committed = SendDeadLetters(dead_letters);
   if (committed.ok()) {
     if (options_.before_commit_hook) options_.before_commit_hook();

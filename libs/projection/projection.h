@@ -48,8 +48,15 @@ class Handler {
   virtual absl::Status Apply(const v1::Event& event, const eventlog::Record& source,
                              store::WriteBatch& batch) = 0;
 
+  // Called once per batch right before the store commit, after the last Apply: a handler
+  // that defers writes (a state changed by several events of the batch, serialized once,
+  // see StateCache::Flush) adds them to `batch` here.
+  virtual void BeforeCommit(store::WriteBatch& batch) { (void)batch; }
+
   // The writes handed out since the last Committed() were not committed and never will
-  // be: a handler that caches state derived from them must forget it.
+  // be: a handler that caches state derived from them must forget it. Also called when
+  // the runner's partitions change (assigned or revoked), when another writer may have
+  // changed the read model's keys: cached committed state must go too.
   virtual void Discard() {}
   // The writes handed out so far are committed.
   virtual void Committed() {}
@@ -129,7 +136,7 @@ class ProjectionRunner {
   absl::Status ProcessRecord(const eventlog::Record& record, store::WriteBatch& batch,
                              std::vector<v1::DeadLetter>& dead_letters, int64_t& events,
                              int64_t& unknown);
-  absl::Status CommitApplied(const store::WriteBatch& batch,
+  absl::Status CommitApplied(store::WriteBatch& batch,
                              const std::vector<v1::DeadLetter>& dead_letters,
                              const std::map<eventlog::TopicPartition, int64_t>& touched,
                              int64_t taken, int64_t events, int64_t unknown);

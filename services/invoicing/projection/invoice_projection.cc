@@ -9,7 +9,16 @@
 
 namespace ar::invoicing {
 
-InvoiceProjection::InvoiceProjection(store::Store& store) : invoices_(store), pending_(store) {}
+namespace {
+
+// Invoices stay parsed between batches (the handler is their only writer): the events
+// that follow an invoice (credit notes, allocations) neither read nor parse it again.
+constexpr size_t kInvoicesKeptAfterCommit = 100'000;
+
+}  // namespace
+
+InvoiceProjection::InvoiceProjection(store::Store& store)
+    : invoices_(store, {kInvoicesKeptAfterCommit}), pending_(store) {}
 
 std::vector<std::string> InvoiceProjection::Topics() {
   return {topics::kInvoicing, topics::kPayments, topics::kCredit, topics::kCollections};
@@ -23,6 +32,9 @@ void InvoiceProjection::StartRecordIfNew(const eventlog::Record& source) {
   record_topic_ = source.topic;
   record_partition_ = source.partition;
   record_offset_ = source.offset;
+  record_position_.set_topic(source.topic);
+  record_position_.set_partition(source.partition);
+  record_position_.set_offset(source.offset);
   invoices_.BeginRecord();
   pending_.BeginRecord();
 }
@@ -33,6 +45,8 @@ void InvoiceProjection::ForgetRecord() {
   record_offset_ = -1;
 }
 
+void InvoiceProjection::BeforeCommit(store::WriteBatch& batch) { invoices_.Flush(batch); }
+
 void InvoiceProjection::Discard() {
   invoices_.Clear();
   pending_.Clear();
@@ -40,7 +54,7 @@ void InvoiceProjection::Discard() {
 }
 
 void InvoiceProjection::Committed() {
-  invoices_.Clear();
+  invoices_.Committed();
   pending_.Clear();
   ForgetRecord();
 }
@@ -48,11 +62,7 @@ void InvoiceProjection::Committed() {
 absl::Status InvoiceProjection::Apply(const v1::Event& event, const eventlog::Record& source,
                                       store::WriteBatch& batch) {
   StartRecordIfNew(source);
-  v1::LogPosition position;
-  position.set_topic(source.topic);
-  position.set_partition(source.partition);
-  position.set_offset(source.offset);
-  absl::Status applied = ApplyEvent(event, position, batch);
+  absl::Status applied = ApplyEvent(event, record_position_, batch);
   if (!applied.ok()) {
     // The runner drops this record's writes; the cached states must not keep them.
     invoices_.UndoRecord();
@@ -86,9 +96,8 @@ absl::Status InvoiceProjection::ApplyEvent(const v1::Event& event, const v1::Log
     if (invoice_id.empty()) return absl::InvalidArgumentError("event names an empty invoice id");
   }
   for (const std::string& invoice_id : invoice_ids) {
-    const std::string key = InvoiceKey(event.tenant(), invoice_id);
-    ASSIGN_OR_RETURN(std::optional<v1::Invoice> invoice, invoices_.Get(key));
-    if (!invoice.has_value()) {
+    ASSIGN_OR_RETURN(v1::Invoice * invoice, invoices_.Edit(InvoiceKey(event.tenant(), invoice_id)));
+    if (invoice == nullptr) {
       RETURN_IF_ERROR(HoldPending(event.tenant(), invoice_id, event, position, batch));
       continue;
     }
@@ -108,9 +117,6 @@ void InvoiceProjection::ApplyToInvoice(v1::Invoice& invoice, const v1::Event& ev
                   invoice.open_balance().currency(), delta);
   }
   IndexCreditNote(invoice, event, batch);
-  // Last: the state moves into the cache (no copy).
-  const std::string key = InvoiceKey(account.tenant(), invoice.invoice_id());
-  invoices_.Put(key, std::move(invoice), batch);
 }
 
 void InvoiceProjection::IndexCreditNote(const v1::Invoice& invoice, const v1::Event& event,
@@ -134,19 +140,20 @@ absl::Status InvoiceProjection::ApplyIssued(const v1::Event& event, const v1::Lo
   }
   ASSIGN_OR_RETURN(absl::CivilDay due_day, DayFromProto(issued.due_date(), "due_date"));
   const std::string key = InvoiceKey(event.tenant(), issued.invoice_id());
-  ASSIGN_OR_RETURN(std::optional<v1::Invoice> existing, invoices_.Get(key));
-  if (existing.has_value()) {
+  // Both reads first: a store error must find nothing changed yet.
+  const std::string pending_key = PendingKey(event.tenant(), issued.invoice_id());
+  ASSIGN_OR_RETURN(std::optional<v1::PendingInvoiceEvents> pending, pending_.Get(pending_key));
+  ASSIGN_OR_RETURN(v1::Invoice * stored, invoices_.Edit(key, /*create=*/true));
+  if (!stored->invoice_id().empty()) {
     // Already known: a redelivery (skipped by event id) or a conflicting second issue
     // (recorded in the invoice's history by Evolve).
-    ApplyToInvoice(*existing, event, position, batch);
+    ApplyToInvoice(*stored, event, position, batch);
     return absl::OkStatus();
   }
 
-  v1::Invoice invoice;
+  v1::Invoice& invoice = *stored;
   Evolve(invoice, event, position);
   // Facts that arrived before the invoice, in the order they arrived.
-  const std::string pending_key = PendingKey(event.tenant(), issued.invoice_id());
-  ASSIGN_OR_RETURN(std::optional<v1::PendingInvoiceEvents> pending, pending_.Get(pending_key));
   if (pending.has_value() && pending->events_size() > 0) {
     for (const v1::PendingInvoiceEvent& held : pending->events()) {
       if (Evolve(invoice, held.event(), held.position()))
@@ -167,9 +174,6 @@ absl::Status InvoiceProjection::ApplyIssued(const v1::Event& event, const v1::Lo
   if (!issued.account_name().empty()) {
     batch.HSet(AccountKey(account.tenant(), account.account()), kNameField, issued.account_name());
   }
-  // Last: the state moves into the cache (no copy). The key's other writes come first in
-  // the batch, which is fine: they are different keys.
-  invoices_.Put(key, std::move(invoice), batch);
   return absl::OkStatus();
 }
 

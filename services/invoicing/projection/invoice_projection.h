@@ -34,6 +34,7 @@ class InvoiceProjection : public projection::Handler {
   // store read errors come back as they are (UNAVAILABLE: the runner retries the record).
   absl::Status Apply(const v1::Event& event, const eventlog::Record& source,
                      store::WriteBatch& batch) override;
+  void BeforeCommit(store::WriteBatch& batch) override;
   void Discard() override;
   void Committed() override;
 
@@ -59,6 +60,7 @@ class InvoiceProjection : public projection::Handler {
   std::string record_topic_;
   int32_t record_partition_ = -1;
   int64_t record_offset_ = -1;
+  v1::LogPosition record_position_;  // the same, as the states record it
 };
 
 }  // namespace ar::invoicing

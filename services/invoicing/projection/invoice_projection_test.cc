@@ -153,6 +153,7 @@ class Feeder {
   }
 
   void Commit() {
+    handler_.BeforeCommit(batch_);
     ASSERT_TRUE(store_->Apply(batch_).ok());
     batch_.Clear();
     handler_.Committed();

@@ -11,6 +11,10 @@
 namespace ar::payments {
 namespace {
 
+// Payments and account views stay parsed between batches (the handler is their only
+// writer), so a busy account is neither read from the store nor parsed per batch.
+constexpr size_t kStatesKeptAfterCommit = 100'000;
+
 std::string TenantKey(absl::string_view kind, absl::string_view tenant, absl::string_view rest) {
   return absl::StrCat("pay:", kind, ":", tenant.size(), ":", tenant, ":", rest);
 }
@@ -66,35 +70,44 @@ std::string Keys::Ledger(absl::string_view tenant, absl::string_view currency,
   return TenantKey("ledger", tenant, absl::StrCat(currency, ":", account));
 }
 
-PaymentsProjection::PaymentsProjection(store::Store& store) : payments_(store), accounts_(store) {}
+PaymentsProjection::PaymentsProjection(store::Store& store)
+    : payments_(store, {kStatesKeptAfterCommit}), accounts_(store, {kStatesKeptAfterCommit}) {}
 
-void PaymentsProjection::ForgetRecord() {
-  in_record_ = false;
+void PaymentsProjection::ForgetRecord() { in_record_ = false; }
+
+void PaymentsProjection::BeforeCommit(store::WriteBatch& batch) {
+  payments_.Flush(batch);
+  accounts_.Flush(batch);
+}
+
+void PaymentsProjection::Discard() {
+  ForgetRecord();
   payments_.Clear();
   accounts_.Clear();
 }
 
-void PaymentsProjection::Discard() { ForgetRecord(); }
-void PaymentsProjection::Committed() { ForgetRecord(); }
+void PaymentsProjection::Committed() {
+  ForgetRecord();
+  payments_.Committed();
+  accounts_.Committed();
+}
 
 absl::Status PaymentsProjection::Apply(const v1::Event& event, const eventlog::Record& source,
                                        store::WriteBatch& batch) {
   if (!Concerns(event)) return absl::OkStatus();
-  v1::LogPosition position;
-  position.set_topic(source.topic);
-  position.set_partition(source.partition);
-  position.set_offset(source.offset);
-  if (!in_record_ || current_record_.topic() != position.topic() ||
-      current_record_.partition() != position.partition() ||
-      current_record_.offset() != position.offset()) {
+  if (!in_record_ || current_record_.topic() != source.topic ||
+      current_record_.partition() != source.partition ||
+      current_record_.offset() != source.offset) {
     payments_.BeginRecord();
     accounts_.BeginRecord();
-    current_record_ = position;
+    current_record_.set_topic(source.topic);
+    current_record_.set_partition(source.partition);
+    current_record_.set_offset(source.offset);
     in_record_ = true;
     skip_record_ = false;
   }
   if (skip_record_) return absl::OkStatus();
-  absl::Status applied = ApplyEvent(event, position, batch);
+  absl::Status applied = ApplyEvent(event, current_record_, batch);
   if (!applied.ok()) {
     // The runner drops every write of this record; the cached states must follow.
     payments_.UndoRecord();
@@ -111,53 +124,58 @@ absl::Status PaymentsProjection::ApplyEvent(const v1::Event& event, const v1::Lo
   if (tenant.empty() || account.empty()) {
     return absl::InvalidArgumentError("event without tenant or account");
   }
-  const std::string account_key = Keys::Account(tenant, account);
-  ASSIGN_OR_RETURN(std::optional<v1::PaymentsAccountView> stored_view, accounts_.Get(account_key));
-  v1::PaymentsAccountView view = stored_view ? std::move(*stored_view) : v1::PaymentsAccountView();
-
   const std::string* payment_id = PaymentIdOf(event);
-  if (payment_id != nullptr && !NoteCommandApplied(view, event.causation_id(), position)) {
+  // Read before anything changes, so that a store error leaves nothing to undo here.
+  v1::Payment* payment = nullptr;
+  std::string payment_key;
+  if (payment_id != nullptr) {
+    payment_key = Keys::Payment(tenant, *payment_id);
+    ASSIGN_OR_RETURN(payment, payments_.Edit(payment_key, /*create=*/true));
+  }
+  ASSIGN_OR_RETURN(v1::PaymentsAccountView * view,
+                   accounts_.Edit(Keys::Account(tenant, account), /*create=*/true));
+
+  if (payment_id != nullptr && !NoteCommandApplied(*view, event.causation_id(), position)) {
     ++skipped_repeats_;
     skip_record_ = true;
     return absl::OkStatus();
   }
 
-  const std::vector<LedgerEntry> ledger = LedgerEntriesFor(event, view);
-  EvolveAccountView(view, event);
+  const std::vector<LedgerEntry> ledger = LedgerEntriesFor(event, *view);
+  EvolveAccountView(*view, event);
 
   if (payment_id != nullptr) {
-    const std::string payment_key = Keys::Payment(tenant, *payment_id);
-    ASSIGN_OR_RETURN(std::optional<v1::Payment> stored_payment, payments_.Get(payment_key));
-    if (stored_payment && event.has_payment_received()) {
+    // A payment created by Edit above has no payment id yet.
+    if (!payment->payment_id().empty() && event.has_payment_received()) {
       // The same payment id recorded twice (two accounts raced): the first one stands, and
       // the allocations that came with the second must not touch it.
       ++skipped_repeats_;
       skip_record_ = true;
+      // Nothing of this record may stay: the account view above is changed already.
+      payments_.UndoRecord();
+      accounts_.UndoRecord();
       return absl::OkStatus();
     }
-    v1::Payment payment = stored_payment ? std::move(*stored_payment) : v1::Payment();
-    const int64_t unapplied_before = payment.unapplied().minor_units();
-    const int64_t held_before = payment.held().minor_units();
-    RETURN_IF_ERROR(EvolvePayment(payment, event, position));
-    if (payment.account().account() != account) {
+    const int64_t unapplied_before = payment->unapplied().minor_units();
+    const int64_t held_before = payment->held().minor_units();
+    RETURN_IF_ERROR(EvolvePayment(*payment, event, position));
+    if (payment->account().account() != account) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "payment ", *payment_id, " belongs to account ", payment.account().account()));
+          "payment ", *payment_id, " belongs to account ", payment->account().account()));
     }
-    const std::string& currency = payment.amount().currency();
-    if (const int64_t delta = payment.unapplied().minor_units() - unapplied_before; delta != 0) {
+    const std::string& currency = payment->amount().currency();
+    if (const int64_t delta = payment->unapplied().minor_units() - unapplied_before; delta != 0) {
       batch.HIncrBy(Keys::Unapplied(tenant, account), currency, delta);
     }
-    if (const int64_t delta = payment.held().minor_units() - held_before; delta != 0) {
+    if (const int64_t delta = payment->held().minor_units() - held_before; delta != 0) {
       batch.HIncrBy(Keys::Held(tenant, account), currency, delta);
     }
     if (event.has_payment_received()) {
       batch.ZAdd(Keys::PaymentsByValueDate(tenant, account), *payment_id,
-                 DayNumberOf(payment.value_date()));
+                 DayNumberOf(payment->value_date()));
     }
-    SetPaymentOpen(view, *payment_id, PaymentCarriesCash(payment));
-    payments_.Put(payment_key, std::move(payment), batch);
+    SetPaymentOpen(*view, *payment_id, PaymentCarriesCash(*payment));
   }
-  accounts_.Put(account_key, std::move(view), batch);
   for (const LedgerEntry& entry : ledger) {
     batch.ZAdd(Keys::Ledger(tenant, entry.currency, account), EncodeLedgerMember(entry), entry.day);
   }

@@ -50,6 +50,7 @@ class PaymentsProjection : public projection::Handler {
 
   absl::Status Apply(const v1::Event& event, const eventlog::Record& source,
                      store::WriteBatch& batch) override;
+  void BeforeCommit(store::WriteBatch& batch) override;
   void Discard() override;
   void Committed() override;
 
