@@ -1,0 +1,454 @@
+#include "services/gateway/api/gateway_grpc.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/core/grpc_status.h"
+#include "libs/core/ids.h"
+#include "libs/core/topics.h"
+
+namespace ar::gateway {
+namespace {
+
+// The topics each service's read model follows: a min_position in another topic would be
+// refused by that service, so the gateway only passes it where it means something.
+const std::set<std::string>& InvoicingTopics() {
+  static const auto* topics = new std::set<std::string>{topics::kInvoicing, topics::kPayments,
+                                                        topics::kCredit, topics::kCollections};
+  return *topics;
+}
+const std::set<std::string>& PaymentsTopics() {
+  static const auto* topics =
+      new std::set<std::string>{topics::kPayments, topics::kInvoicing, topics::kCollections};
+  return *topics;
+}
+
+grpc::Status FromService(const char* service, const grpc::Status& status) {
+  if (status.ok()) return status;
+  return grpc::Status(status.error_code(), absl::StrCat(service, ": ", status.error_message()));
+}
+
+grpc::Status NotWired(const char* operation, const char* service) {
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                      absl::StrCat(operation, " needs the ", service,
+                                   " service, which this gateway is not wired to yet; use the ",
+                                   service, " service's own API meanwhile"));
+}
+
+grpc::Status NotReachable(const char* service) {
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                      absl::StrCat("this gateway has no address for the ", service, " service (--",
+                                   service, "_address)"));
+}
+
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, grpc::Status status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(std::move(status));
+  return reactor;
+}
+
+// Starts one downstream call; `start` receives the client context and the completion.
+template <typename Start>
+grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context,
+                                  std::unique_ptr<grpc::ClientContext> downstream,
+                                  const char* service, bool reachable, Start start) {
+  if (!reachable) return Answer(context, NotReachable(service));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  grpc::ClientContext* client = downstream.release();
+  start(client, [reactor, client, service](grpc::Status status) {
+    delete client;
+    reactor->Finish(FromService(service, status));
+  });
+  return reactor;
+}
+
+bool FailsTheWholeQuery(grpc::StatusCode code) {
+  // The caller's own mistakes or limits: answering half would hide them.
+  return code == grpc::StatusCode::INVALID_ARGUMENT ||
+         code == grpc::StatusCode::DEADLINE_EXCEEDED || code == grpc::StatusCode::CANCELLED;
+}
+
+// GetCustomer360: three downstream calls at once, assembled when the last one completes.
+class Customer360Call {
+ public:
+  Customer360Call(grpc::ServerUnaryReactor* reactor, v1::Customer360* response,
+                  const v1::GetCustomer360Request& request, int32_t recent_events)
+      : reactor_(reactor), response_(response), request_(request), recent_events_(recent_events) {}
+
+  void Start(v1::InvoicingService::Stub& invoicing, v1::PaymentsService::Stub& payments,
+             std::unique_ptr<grpc::ClientContext> invoices_context,
+             std::unique_ptr<grpc::ClientContext> balance_context,
+             std::unique_ptr<grpc::ClientContext> cash_context, int32_t max_invoices) {
+    const v1::ReadConsistency& consistency = request_.consistency();
+    const std::string& topic = consistency.min_position().topic();
+    invoices_request_.set_tenant(request_.tenant());
+    invoices_request_.set_account(request_.account());
+    invoices_request_.add_statuses(v1::INVOICE_STATUS_OPEN);
+    invoices_request_.add_statuses(v1::INVOICE_STATUS_PARTIALLY_PAID);
+    invoices_request_.add_statuses(v1::INVOICE_STATUS_DISPUTED);
+    invoices_request_.set_page_size(max_invoices);
+    balance_request_.set_tenant(request_.tenant());
+    balance_request_.set_account(request_.account());
+    cash_request_.set_tenant(request_.tenant());
+    cash_request_.set_account(request_.account());
+    if (InvoicingTopics().contains(topic)) {
+      *invoices_request_.mutable_consistency() = consistency;
+      *balance_request_.mutable_consistency() = consistency;
+    }
+    if (PaymentsTopics().contains(topic)) *cash_request_.mutable_consistency() = consistency;
+
+    invoices_context_ = std::move(invoices_context);
+    balance_context_ = std::move(balance_context);
+    cash_context_ = std::move(cash_context);
+    invoicing.async()->ListInvoices(invoices_context_.get(), &invoices_request_, &invoices_,
+                                    [this](grpc::Status status) {
+                                      invoices_status_ = FromService("invoicing", status);
+                                      Done();
+                                    });
+    invoicing.async()->GetOpenBalance(balance_context_.get(), &balance_request_, &balance_,
+                                      [this](grpc::Status status) {
+                                        balance_status_ = FromService("invoicing", status);
+                                        Done();
+                                      });
+    payments.async()->GetUnappliedCash(cash_context_.get(), &cash_request_, &cash_,
+                                       [this](grpc::Status status) {
+                                         cash_status_ = FromService("payments", status);
+                                         Done();
+                                       });
+  }
+
+ private:
+  void Done() {
+    if (pending_.fetch_sub(1) != 1) return;
+    grpc::Status status = Assemble();
+    grpc::ServerUnaryReactor* reactor = reactor_;
+    delete this;
+    reactor->Finish(std::move(status));
+  }
+
+  void SectionError(const std::string& section, const grpc::Status& status) {
+    v1::Customer360SectionError* error = response_->add_section_errors();
+    error->set_section(section);
+    error->set_code(status.error_code());
+    error->set_message(status.error_message());
+  }
+
+  grpc::Status Assemble() {
+    for (const grpc::Status* status : {&invoices_status_, &balance_status_, &cash_status_}) {
+      if (FailsTheWholeQuery(status->error_code())) return *status;
+    }
+    if (!invoices_status_.ok() && !balance_status_.ok() && !cash_status_.ok()) {
+      return invoices_status_;
+    }
+    response_->set_tenant(request_.tenant());
+    response_->set_account(request_.account());
+    if (invoices_status_.ok()) {
+      std::vector<v1::Invoice*> invoices;
+      for (v1::Invoice& invoice : *invoices_.mutable_invoices()) invoices.push_back(&invoice);
+      auto due_key = [](const v1::Invoice* invoice) {
+        const v1::Date& due = invoice->due_date();
+        return std::make_tuple(due.year(), due.month(), due.day(), invoice->invoice_id());
+      };
+      std::sort(invoices.begin(), invoices.end(), [&](const v1::Invoice* a, const v1::Invoice* b) {
+        return due_key(a) < due_key(b);
+      });
+      std::vector<v1::Customer360Event> events;
+      for (v1::Invoice* invoice : invoices) {
+        for (const v1::InvoiceHistoryEntry& entry : invoice->history()) {
+          v1::Customer360Event& event = events.emplace_back();
+          event.set_invoice_id(invoice->invoice_id());
+          *event.mutable_entry() = entry;
+        }
+        if (invoice->disputed().minor_units() > 0) *response_->add_open_disputes() = *invoice;
+        *response_->add_open_invoices() = std::move(*invoice);
+      }
+      response_->set_open_invoices_truncated(!invoices_.next_page_token().empty());
+      auto event_key = [](const v1::Customer360Event& event) {
+        const v1::Date& date = event.entry().date();
+        const v1::LogPosition& at = event.entry().position();
+        return std::make_tuple(date.year(), date.month(), date.day(), at.topic(), at.partition(),
+                               at.offset(), event.entry().event_id());
+      };
+      std::sort(events.begin(), events.end(), [&](const auto& a, const auto& b) {
+        return event_key(a) > event_key(b);  // newest first
+      });
+      if (events.size() > static_cast<size_t>(recent_events_)) events.resize(recent_events_);
+      for (v1::Customer360Event& event : events) {
+        *response_->add_recent_events() = std::move(event);
+      }
+    } else {
+      SectionError("open_invoices", invoices_status_);
+      SectionError("open_disputes", invoices_status_);
+      SectionError("recent_events", invoices_status_);
+    }
+    if (balance_status_.ok()) {
+      *response_->mutable_open_balance() = std::move(*balance_.mutable_open());
+      response_->set_on_credit_hold(balance_.on_credit_hold());
+    } else {
+      SectionError("open_balance", balance_status_);
+    }
+    if (cash_status_.ok()) {
+      *response_->mutable_unapplied_cash() = std::move(*cash_.mutable_unapplied());
+      *response_->mutable_held_cash() = std::move(*cash_.mutable_held());
+    } else {
+      SectionError("unapplied_cash", cash_status_);
+    }
+    SectionError("credit_profile", NotWired("GetCustomer360's credit profile", "credit_risk"));
+    SectionError("collection_status",
+                 NotWired("GetCustomer360's collection status", "collections"));
+    SectionError("open_promise", NotWired("GetCustomer360's promise to pay", "collections"));
+    return grpc::Status::OK;
+  }
+
+  grpc::ServerUnaryReactor* const reactor_;
+  v1::Customer360* const response_;
+  const v1::GetCustomer360Request request_;
+  const int32_t recent_events_;
+  std::atomic<int> pending_{3};
+
+  std::unique_ptr<grpc::ClientContext> invoices_context_, balance_context_, cash_context_;
+  v1::ListInvoicesRequest invoices_request_;
+  v1::GetOpenBalanceRequest balance_request_;
+  v1::GetUnappliedCashRequest cash_request_;
+  v1::ListInvoicesResponse invoices_;
+  v1::OpenBalance balance_;
+  v1::UnappliedCash cash_;
+  grpc::Status invoices_status_, balance_status_, cash_status_;
+};
+
+// One SubscribeOverdue stream: writes the subscription's updates one at a time, and
+// finishes with its end status. Runs on gRPC's callback threads and the hub's threads;
+// it never blocks either.
+class OverdueStreamReactor final : public grpc::ServerWriteReactor<v1::OverdueUpdate> {
+ public:
+  OverdueStreamReactor(grpc::CallbackServerContext* context,
+                       std::shared_ptr<OverdueSubscription> subscription)
+      : context_(context), subscription_(std::move(subscription)) {
+    WriteNext();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      std::lock_guard lock(mu_);
+      writing_ = false;
+      written_.reset();
+    }
+    // The client is gone: the subscription ends as cancelled and WriteNext finishes.
+    if (!ok) subscription_->Cancel();
+    WriteNext();
+  }
+
+  void OnCancel() override { subscription_->Cancel(); }
+
+  void OnDone() override {
+    subscription_->Cancel();
+    delete this;
+  }
+
+ private:
+  void WriteNext() {
+    std::shared_ptr<const v1::OverdueUpdate> update;
+    std::optional<absl::Status> end;
+    {
+      std::lock_guard lock(mu_);
+      if (writing_ || finishing_) return;
+      OverdueSubscription::Next next = subscription_->TryNext([this] { WriteNext(); });
+      if (next.update) {
+        writing_ = true;
+        written_ = next.update;
+        update = std::move(next.update);
+      } else if (next.ended) {
+        finishing_ = true;
+        end = std::move(next.ended);
+      }
+    }
+    if (update) {
+      StartWrite(update.get());  // `written_` keeps it alive until OnWriteDone
+    } else if (end) {
+      context_->AddTrailingMetadata(kResumeCursorTrailer, subscription_->resume_cursor());
+      Finish(core::ToGrpcStatus(*end));  // nothing of this object is touched afterwards
+    }
+  }
+
+  grpc::CallbackServerContext* const context_;
+  const std::shared_ptr<OverdueSubscription> subscription_;
+  std::mutex mu_;
+  bool writing_ = false;
+  bool finishing_ = false;
+  std::shared_ptr<const v1::OverdueUpdate> written_;
+};
+
+class FailedStream final : public grpc::ServerWriteReactor<v1::OverdueUpdate> {
+ public:
+  explicit FailedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+GatewayGrpcService::GatewayGrpcService(const GatewayChannels& channels, OverdueHub& hub,
+                                       GatewayApiOptions options)
+    : hub_(hub), options_(options) {
+  if (channels.invoicing) invoicing_ = v1::InvoicingService::NewStub(channels.invoicing);
+  if (channels.payments) payments_ = v1::PaymentsService::NewStub(channels.payments);
+}
+
+std::unique_ptr<grpc::ClientContext> GatewayGrpcService::Downstream(
+    grpc::CallbackServerContext* context) const {
+  std::unique_ptr<grpc::ClientContext> client =
+      grpc::ClientContext::FromCallbackServerContext(*context);
+  const auto ours = absl::ToChronoTime(absl::Now() + options_.downstream_timeout);
+  // The propagated deadline is the caller's; the earlier of the two applies.
+  if (context->deadline() > ours) client->set_deadline(ours);
+  return client;
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::GetCustomer360(
+    grpc::CallbackServerContext* context, const v1::GetCustomer360Request* request,
+    v1::Customer360* response) {
+  for (auto [value, what] :
+       {std::pair{&request->tenant(), "tenant"}, std::pair{&request->account(), "account"}}) {
+    if (absl::Status valid = core::ValidateId(*value, what); !valid.ok()) {
+      return Answer(context, core::ToGrpcStatus(valid));
+    }
+  }
+  const std::string& topic = request->consistency().min_position().topic();
+  if (!topic.empty() && !InvoicingTopics().contains(topic) && !PaymentsTopics().contains(topic)) {
+    return Answer(context,
+                  grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                               absl::StrCat("consistency.min_position names topic '", topic,
+                                            "', which no read model behind GetCustomer360 reads; "
+                                            "pass the position a command returned")));
+  }
+  if (request->recent_events_limit() < 0) {
+    return Answer(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                        "recent_events_limit must not be negative"));
+  }
+  if (!invoicing_) return Answer(context, NotReachable("invoicing"));
+  if (!payments_) return Answer(context, NotReachable("payments"));
+  const int32_t recent_events =
+      request->recent_events_limit() == 0
+          ? options_.customer360_default_recent_events
+          : std::min(request->recent_events_limit(), options_.customer360_max_recent_events);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* call = new Customer360Call(reactor, response, *request, recent_events);
+  call->Start(*invoicing_, *payments_, Downstream(context), Downstream(context),
+              Downstream(context), options_.customer360_max_invoices);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::ListOverdueAccounts(
+    grpc::CallbackServerContext* context, const v1::GatewayListOverdueAccountsRequest*,
+    v1::GatewayListOverdueAccountsResponse*) {
+  return Answer(context, NotWired("ListOverdueAccounts", "collections"));
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::GetAgingReport(grpc::CallbackServerContext* context,
+                                                             const v1::GatewayAgingReportRequest*,
+                                                             v1::GatewayAgingReport*) {
+  return Answer(context, NotWired("GetAgingReport", "collections"));
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::GetCreditProfile(
+    grpc::CallbackServerContext* context, const v1::GatewayCreditProfileRequest*,
+    v1::GatewayCreditProfile*) {
+  return Answer(context, NotWired("GetCreditProfile", "credit_risk"));
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::GetKpis(grpc::CallbackServerContext* context,
+                                                      const v1::GatewayKpisRequest*,
+                                                      v1::GatewayKpis*) {
+  return Answer(context, NotWired("GetKpis", "collections"));
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::SetCreditLimit(
+    grpc::CallbackServerContext* context, const v1::GatewaySetCreditLimitRequest*,
+    v1::CommandResult*) {
+  return Answer(context, NotWired("SetCreditLimit", "credit_risk"));
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::SetFxRate(grpc::CallbackServerContext* context,
+                                                        const v1::GatewaySetFxRateRequest*,
+                                                        v1::CommandResult*) {
+  return Answer(context, NotWired("SetFxRate", "credit_risk"));
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::RecordPromiseToPay(
+    grpc::CallbackServerContext* context, const v1::GatewayRecordPromiseRequest*,
+    v1::CommandResult*) {
+  return Answer(context, NotWired("RecordPromiseToPay", "collections"));
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::WriteOffDebt(grpc::CallbackServerContext* context,
+                                                           const v1::GatewayWriteOffRequest*,
+                                                           v1::CommandResult*) {
+  return Answer(context, NotWired("WriteOffDebt", "collections"));
+}
+
+grpc::ServerUnaryReactor* GatewayGrpcService::AdvanceBusinessDay(
+    grpc::CallbackServerContext* context, const v1::GatewayAdvanceBusinessDayRequest*,
+    v1::GatewayAdvanceBusinessDayResponse*) {
+  return Answer(context, NotWired("AdvanceBusinessDay", "clock"));
+}
+
+// ---- pass-through ----
+
+#define AR_GATEWAY_FORWARD(stub, service, Method)                                             \
+  grpc::ServerUnaryReactor* GatewayGrpcService::Method(grpc::CallbackServerContext* context,  \
+                                                       const v1::Method##Request* request,    \
+                                                       Method##Response* response) {          \
+    return Forward(context, stub ? Downstream(context) : nullptr, service, stub != nullptr,   \
+                   [&](grpc::ClientContext* client, std::function<void(grpc::Status)> done) { \
+                     stub->async()->Method(client, request, response, std::move(done));       \
+                   });                                                                        \
+  }
+
+using GetStatementResponse = v1::Statement;
+using GetInvoiceResponse = v1::Invoice;
+using ListInvoicesResponse = v1::ListInvoicesResponse;
+using GetOpenBalanceResponse = v1::OpenBalance;
+using GetPaymentResponse = v1::Payment;
+using ListPaymentsResponse = v1::ListPaymentsResponse;
+using GetUnappliedCashResponse = v1::UnappliedCash;
+using IssueInvoiceResponse = v1::CommandResult;
+using IssueCreditNoteResponse = v1::CommandResult;
+using CancelInvoiceResponse = v1::CommandResult;
+using DisputeInvoiceResponse = v1::CommandResult;
+using ResolveDisputeResponse = v1::CommandResult;
+using RecordPaymentResponse = v1::CommandResult;
+using ReversePaymentResponse = v1::CommandResult;
+
+AR_GATEWAY_FORWARD(payments_, "payments", GetStatement)
+AR_GATEWAY_FORWARD(invoicing_, "invoicing", GetInvoice)
+AR_GATEWAY_FORWARD(invoicing_, "invoicing", ListInvoices)
+AR_GATEWAY_FORWARD(invoicing_, "invoicing", GetOpenBalance)
+AR_GATEWAY_FORWARD(payments_, "payments", GetPayment)
+AR_GATEWAY_FORWARD(payments_, "payments", ListPayments)
+AR_GATEWAY_FORWARD(payments_, "payments", GetUnappliedCash)
+AR_GATEWAY_FORWARD(invoicing_, "invoicing", IssueInvoice)
+AR_GATEWAY_FORWARD(invoicing_, "invoicing", IssueCreditNote)
+AR_GATEWAY_FORWARD(invoicing_, "invoicing", CancelInvoice)
+AR_GATEWAY_FORWARD(invoicing_, "invoicing", DisputeInvoice)
+AR_GATEWAY_FORWARD(invoicing_, "invoicing", ResolveDispute)
+AR_GATEWAY_FORWARD(payments_, "payments", RecordPayment)
+AR_GATEWAY_FORWARD(payments_, "payments", ReversePayment)
+
+#undef AR_GATEWAY_FORWARD
+
+// ---- the overdue stream ----
+
+grpc::ServerWriteReactor<v1::OverdueUpdate>* GatewayGrpcService::SubscribeOverdue(
+    grpc::CallbackServerContext* context, const v1::SubscribeOverdueRequest* request) {
+  absl::StatusOr<std::shared_ptr<OverdueSubscription>> subscription =
+      hub_.Subscribe(request->filter(), request->cursor());
+  if (!subscription.ok()) return new FailedStream(core::ToGrpcStatus(subscription.status()));
+  return new OverdueStreamReactor(context, std::move(*subscription));
+}
+
+}  // namespace ar::gateway
