@@ -11,6 +11,7 @@
 #include "libs/servicekit/backends.h"
 #include "libs/servicekit/flags.h"
 #include "libs/servicekit/grpc_server.h"
+#include "services/clock/clock_flags.h"
 #include "services/suite/suite.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
   options.payments.api.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
   options.payments.settings.auto_apply_unapplied_cash =
       absl::GetFlag(FLAGS_auto_apply_unapplied_cash);
+  auto clock_options = ar::clock::ClockOptionsFromFlags();
+  if (!clock_options.ok()) return Fail("settings", clock_options.status());
+  options.clock = *std::move(clock_options);
+  options.clock.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
 
   auto suite = ar::suite::Suite::Open(options);
   if (!suite.ok()) return Fail("opening", suite.status());

@@ -15,6 +15,7 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Open(SuiteOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, servicekit::OpenStore(options.backend));
   options.invoicing.topic_partitions = options.backend.topic_partitions;
   options.payments.backend = options.backend;
+  options.clock.topic_partitions = options.backend.topic_partitions;
 
   std::unique_ptr<Suite> suite(new Suite(std::move(options), std::move(log), std::move(store)));
   eventlog::EventLog& event_log = *suite->log_;
@@ -25,6 +26,8 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Open(SuiteOptions options) {
       "invoicing", invoicing::InvoicingService::Create(event_log, read_models, o.invoicing)));
   RETURN_IF_ERROR(suite->Host(
       "payments", payments::PaymentsService::Create(event_log, read_models, o.payments)));
+  RETURN_IF_ERROR(
+      suite->Host("clock", clock::ClockService::Create(event_log, read_models, o.clock)));
 
   suite->server_ = std::make_unique<servicekit::GrpcServer>(o.listen_address);
   for (const auto& service : suite->services_) {

@@ -21,6 +21,7 @@
 #include "libs/servicekit/backends.h"
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/store.h"
+#include "services/clock/clock_service.h"
 #include "services/invoicing/invoicing_service.h"
 #include "services/payments/payments_service.h"
 
@@ -33,6 +34,7 @@ struct SuiteOptions {
   // filled in from `backend` by Open(), so they cannot disagree.
   invoicing::InvoicingServiceOptions invoicing;
   payments::PaymentsService::Options payments;
+  clock::ClockOptions clock;
 };
 
 // The uniform face of a hosted service.

@@ -186,6 +186,22 @@ TEST_F(ArctlTest, BadCommandLinesExitWithUsage) {
   }
 }
 
+TEST_F(ArctlTest, ClockAdvancesAndShowsRegions) {
+  // The suite's wall clock has closed yesterday already; a future date closes days.
+  CommandOutput advanced = Arctl({"clock", "advance", "--region", "apac", "--to", "2027-01-10"});
+  ASSERT_EQ(advanced.exit_code, 0) << advanced.err;
+  EXPECT_THAT(advanced.out, HasSubstr(".. 2027-01-10); business date is now 2027-01-11"));
+  CommandOutput again = Arctl({"clock", "advance", "--region", "apac", "--to", "2027-01-10"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("already closed through 2027-01-10"));
+  CommandOutput shown = Arctl({"clock", "show"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_THAT(shown.out, HasSubstr("Asia/Shanghai"));
+  EXPECT_THAT(shown.out, HasSubstr("2027-01-11"));
+  EXPECT_EQ(Arctl({"clock", "advance", "--region", "mars", "--to", "2027-01-10"}).exit_code, 3);
+  EXPECT_EQ(Arctl({"clock", "advance", "--region", "apac", "--to", "2027-02-30"}).exit_code, 2);
+}
+
 TEST_F(ArctlTest, EveryCommandHasHelp) {
   for (const CommandSpec& command : AllCommands()) {
     std::vector<std::string> args = absl::StrSplit(command.path, ' ');

@@ -12,7 +12,8 @@ namespace ar::arctl {
 std::vector<CommandSpec>
 InvoiceCommands();  // invoice issue|show|list|credit-note|cancel|dispute|resolve, balance
 std::vector<CommandSpec>
-PaymentCommands();  // payment record|show|list|reverse, statement, unapplied
+PaymentCommands();                         // payment record|show|list|reverse, statement, unapplied
+std::vector<CommandSpec> ClockCommands();  // clock advance|show
 std::vector<CommandSpec> SystemCommands();  // health
 
 std::vector<CommandSpec> AllCommands();

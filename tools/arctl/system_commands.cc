@@ -47,7 +47,8 @@ std::vector<CommandSpec> SystemCommands() {
 
 std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (std::vector<CommandSpec> (*group)() : {InvoiceCommands, PaymentCommands, SystemCommands}) {
+  for (std::vector<CommandSpec> (*group)() :
+       {InvoiceCommands, PaymentCommands, ClockCommands, SystemCommands}) {
     for (CommandSpec& command : group()) all.push_back(std::move(command));
   }
   return all;
