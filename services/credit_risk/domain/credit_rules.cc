@@ -446,6 +446,12 @@ std::optional<HoldRule> EvaluateHold(const std::string& grade, const ScoreInputs
 absl::StatusOr<Outcome> DecideReview(const Review& review, const CommandContext& context) {
   const v1::CreditAccountState& state = *review.state;
   const v1::CreditPolicy& policy = *review.policy;
+  Outcome outcome;
+  // This very command was published and applied before (a replay after a crash).
+  if (std::binary_search(state.applied_commands().begin(), state.applied_commands().end(),
+                         context.command_id)) {
+    return outcome;
+  }
   const std::string& base = review.fx->base_currency;
   ASSIGN_OR_RETURN(ScoreInputs inputs, ComputeInputs(state, *review.fx, review.business_day));
   const Score score = ComputeScore(inputs, policy);
@@ -471,7 +477,6 @@ absl::StatusOr<Outcome> DecideReview(const Review& review, const CommandContext&
     if (as_of_day) *as_of = DateOfDay(*as_of_day);
   };
 
-  Outcome outcome;
   auto add = [&]() -> v1::Event& {
     outcome.events.push_back(
         NewEvent(state.account(), context, static_cast<int>(outcome.events.size())));

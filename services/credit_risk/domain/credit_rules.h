@@ -40,6 +40,12 @@ inline constexpr char kFactorBrokenPromises[] = "broken_promises";
 inline constexpr char kFactorBouncedPayments[] = "bounced_payments";
 inline constexpr char kFactorUtilisation[] = "utilisation";
 
+// The service's settings the decisions depend on.
+struct Settings {
+  std::string base_currency = "EUR";
+  v1::CreditPolicy policy;  // DefaultPolicy() unless configured
+};
+
 // ---- policy ----
 
 // The built-in policy (the same as config/credit_policy.textproto).
@@ -168,7 +174,8 @@ struct Review {
 // CreditRatingChanged when the grade differs from the rated one (and the account has an
 // issued invoice), CreditLimitExceeded when the issued invoice leaves the account's or the
 // group's exposure above its limit, CreditHoldPlaced / CreditHoldReleased per policy.
-// Empty when nothing changed, so a replayed review publishes nothing.
+// Empty when nothing changed or when context.command_id was already applied, so a replayed
+// review publishes nothing.
 absl::StatusOr<Outcome> DecideReview(const Review& review, const CommandContext& context);
 
 // Input checks of SetCreditLimit alone.

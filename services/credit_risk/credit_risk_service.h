@@ -1,0 +1,77 @@
+#pragma once
+// The credit-risk service as a hostable component: the read-model projection, the reactor
+// that publishes the decisions, the command executor and the gRPC API over an EventLog and
+// a Store it is given. The ar-credit-risk binary hosts one; ar-suite can host it beside the
+// other services.
+
+#include <atomic>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/command/command_executor.h"
+#include "libs/eventlog/eventlog.h"
+#include "libs/projection/projection.h"
+#include "libs/servicekit/backends.h"
+#include "libs/store/store.h"
+#include "services/credit_risk/api/credit_api.h"
+#include "services/credit_risk/credit_reactor.h"
+#include "services/credit_risk/domain/credit_rules.h"
+#include "services/credit_risk/projection/credit_projection.h"
+
+namespace ar::credit {
+
+class CreditRiskService {
+ public:
+  struct Options {
+    // Base currency and policy; the policy defaults to DefaultPolicy() when left empty.
+    Settings settings;
+    ApiOptions api;
+    // Topics missing at start are created with backend.topic_partitions partitions.
+    servicekit::BackendSettings backend;
+    // How long Start() waits for the read model to catch up with the log.
+    absl::Duration catch_up_timeout = absl::Minutes(5);
+    // How long a command waits for its own read model.
+    absl::Duration command_catch_up_timeout = absl::Seconds(10);
+    // Consumer groups let replicas share partitions; tests may read everything instead.
+    bool use_consumer_group = true;
+  };
+
+  static absl::StatusOr<std::unique_ptr<CreditRiskService>> Create(eventlog::EventLog& log,
+                                                                   store::Store& store,
+                                                                   Options options);
+  ~CreditRiskService();
+
+  // Creates missing topics, starts the projection, waits until it has caught up with the
+  // log, starts the reactor and reports ready.
+  absl::Status Start();
+  // Stops the reactor and the projection and flushes the producer. Idempotent.
+  void Stop();
+
+  grpc::Service* grpc_service() { return grpc_.get(); }
+  CreditRiskApi& api() { return *api_; }
+  projection::ProjectionRunner& projection() { return *projection_runner_; }
+  projection::ProjectionRunner& reactor() { return *reactor_runner_; }
+  CreditReactor& reactor_handler() { return *reactor_handler_; }
+  bool ready() const { return ready_.load(); }
+
+ private:
+  CreditRiskService(eventlog::EventLog& log, store::Store& store, Options options);
+
+  eventlog::EventLog& log_;
+  store::Store& store_;
+  Options options_;
+  std::unique_ptr<eventlog::Producer> producer_;
+  std::unique_ptr<CreditProjection> projection_handler_;
+  std::unique_ptr<projection::ProjectionRunner> projection_runner_;
+  std::unique_ptr<command::CommandExecutor> executor_;
+  std::unique_ptr<CreditReactor> reactor_handler_;
+  std::unique_ptr<projection::ProjectionRunner> reactor_runner_;
+  std::unique_ptr<CreditRiskApi> api_;
+  std::unique_ptr<CreditRiskGrpcService> grpc_;
+  std::atomic<bool> ready_{false};
+  bool stopped_ = false;
+};
+
+}  // namespace ar::credit
