@@ -1,0 +1,381 @@
+#include "services/collections/api/collections_api.h"
+
+#include <map>
+#include <tuple>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "libs/command/read_consistency.h"
+#include "libs/core/dates.h"
+#include "libs/core/grpc_status.h"
+#include "libs/core/ids.h"
+#include "libs/core/status_macros.h"
+#include "libs/protoconv/protoconv.h"
+#include "services/collections/domain/collections_domain.h"
+#include "services/collections/projection/collections_projection.h"
+
+namespace ar::collections {
+namespace {
+
+constexpr int64_t kScanChunk = 200;
+
+CommandContext ContextFor(std::string command_id) {
+  return {std::move(command_id), absl::ToUnixMicros(absl::Now()), ""};
+}
+
+// Page tokens: "<score>:<account>" of the last row returned, web-safe base64 so clients
+// treat it as opaque.
+std::string EncodePageToken(int64_t score, const std::string& member) {
+  return absl::WebSafeBase64Escape(absl::StrCat(score, ":", member));
+}
+
+absl::Status DecodePageToken(const std::string& token, int64_t& score, std::string& member) {
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw)) {
+    return absl::InvalidArgumentError("bad page_token");
+  }
+  std::pair<std::string, std::string> parts = absl::StrSplit(raw, absl::MaxSplits(':', 1));
+  if (parts.second.empty() || !absl::SimpleAtoi(parts.first, &score)) {
+    return absl::InvalidArgumentError("bad page_token");
+  }
+  member = std::move(parts.second);
+  return absl::OkStatus();
+}
+
+bool RowMatches(const v1::OverdueRow& row, const v1::ListOverdueAccountsRequest& request) {
+  if (row.total_overdue().minor_units() <= 0) return false;
+  if (!request.region().empty() && row.region() != request.region()) return false;
+  if (!request.subsidiary().empty() && row.subsidiary() != request.subsidiary()) return false;
+  if (!request.grade().empty() && row.risk_grade() != request.grade()) return false;
+  if (row.total_overdue().minor_units() < request.min_amount_minor()) return false;
+  if (!request.bucket().empty()) {
+    bool found = false;
+    for (const v1::BucketAmount& bucket : row.buckets())
+      found |= bucket.bucket() == request.bucket();
+    if (!found) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+CollectionsApi::CollectionsApi(store::Store& store, command::CommandExecutor& executor,
+                               projection::ProjectionRunner& projection,
+                               std::vector<std::string> topics, v1::CollectionsPolicy policy,
+                               ApiOptions options)
+    : store_(store),
+      executor_(executor),
+      projection_(projection),
+      topics_(std::move(topics)),
+      policy_(std::move(policy)),
+      options_(options) {}
+
+absl::Status CollectionsApi::AwaitConsistency(const v1::ReadConsistency& consistency) {
+  return command::AwaitReadConsistency(projection_, consistency, topics_, "collections",
+                                       options_.read_wait_timeout);
+}
+
+absl::StatusOr<int32_t> CollectionsApi::PageSize(int32_t requested) const {
+  if (requested < 0) return absl::InvalidArgumentError("page_size must not be negative");
+  if (requested == 0) return options_.default_page_size;
+  return std::min(requested, options_.max_page_size);
+}
+
+absl::StatusOr<v1::CommandResult> CollectionsApi::RecordPromise(
+    const v1::RecordPromiseRequest& request) {
+  const std::string& tenant = request.account().tenant();
+  const std::string& account = request.account().account();
+  // Ids are checked before they are used as lock keys; the domain checks everything else.
+  RETURN_IF_ERROR(core::ValidateId(tenant, "account.tenant"));
+  RETURN_IF_ERROR(core::ValidateId(account, "account.account"));
+  RETURN_IF_ERROR(core::ValidateId(request.promise_id(), "promise_id"));
+  return executor_.Execute(tenant, account, [&]() -> absl::StatusOr<command::Decision> {
+    ASSIGN_OR_RETURN(v1::CollectionsAccount state, LoadAccount(store_, tenant, account));
+    const std::string& region =
+        request.account().region().empty() ? state.region() : request.account().region();
+    std::optional<absl::CivilDay> today;
+    if (!region.empty()) {
+      ASSIGN_OR_RETURN(today, LoadBusinessDate(store_, region));
+    }
+    command::Decision decision;
+    decision.command_id = PromiseCommandId(request.promise_id());
+    ASSIGN_OR_RETURN(decision.events,
+                     DecideRecordPromise(request, state, today, ContextFor(decision.command_id)));
+    if (decision.events.empty()) {
+      v1::CommandResult duplicate;
+      duplicate.set_duplicate(true);
+      decision.duplicate_of = duplicate;
+    }
+    return decision;
+  });
+}
+
+absl::StatusOr<v1::CommandResult> CollectionsApi::WriteOffDebt(
+    const v1::WriteOffDebtRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(core::ValidateId(request.account(), "account"));
+  RETURN_IF_ERROR(core::ValidateId(request.invoice_id(), "invoice_id"));
+  return executor_.Execute(
+      request.tenant(), request.account(), [&]() -> absl::StatusOr<command::Decision> {
+        ASSIGN_OR_RETURN(v1::CollectionsAccount state,
+                         LoadAccount(store_, request.tenant(), request.account()));
+        ASSIGN_OR_RETURN(BusinessDates dates, LoadBusinessDates(store_, state));
+        command::Decision decision;
+        decision.command_id = WriteOffCommandId(request.invoice_id());
+        ASSIGN_OR_RETURN(decision.events,
+                         DecideWriteOff(request, state, dates, ContextFor(decision.command_id)));
+        return decision;
+      });
+}
+
+absl::StatusOr<v1::ListOverdueAccountsResponse> CollectionsApi::ListOverdueAccounts(
+    const v1::ListOverdueAccountsRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  ASSIGN_OR_RETURN(const int32_t page_size, PageSize(request.page_size()));
+  if (!v1::OverdueSort_IsValid(request.sort())) return absl::InvalidArgumentError("bad sort");
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  // By amount: largest first. By days past due: oldest overdue due date first.
+  const bool by_amount = request.sort() == v1::OVERDUE_SORT_AMOUNT_DESC;
+  const std::string key =
+      by_amount ? Keys::OverdueByAmount(request.tenant()) : Keys::OverdueByAge(request.tenant());
+  store::RangeOptions range;
+  range.descending = by_amount;
+  std::optional<std::pair<int64_t, std::string>> after;
+  if (!request.page_token().empty()) {
+    int64_t score = 0;
+    std::string member;
+    RETURN_IF_ERROR(DecodePageToken(request.page_token(), score, member));
+    (by_amount ? range.max_score : range.min_score) = score;
+    after.emplace(score, std::move(member));
+  }
+  range.limit = kScanChunk;
+  v1::ListOverdueAccountsResponse response;
+  std::map<std::string, BusinessDates> dates_by_region;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<store::ScoredMember> chunk, store_.ZRange(key, range));
+    for (const store::ScoredMember& entry : chunk) {
+      // Ties are ordered by member (reversed when descending): skip up to the cursor.
+      if (after && entry.score == after->first &&
+          (by_amount ? entry.member >= after->second : entry.member <= after->second)) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(v1::CollectionsAccount account,
+                       LoadAccount(store_, request.tenant(), entry.member));
+      ASSIGN_OR_RETURN(BusinessDates dates, LoadBusinessDates(store_, account));
+      v1::OverdueRow row = OverdueRowOf(policy_, account, dates);
+      if (!RowMatches(row, request)) continue;
+      *response.add_rows() = std::move(row);
+      if (response.rows_size() == page_size) {
+        response.set_next_page_token(EncodePageToken(entry.score, entry.member));
+        return response;
+      }
+    }
+    if (static_cast<int64_t>(chunk.size()) < kScanChunk) return response;
+    range.offset += kScanChunk;
+  }
+}
+
+absl::StatusOr<v1::AccountCollections> CollectionsApi::GetAccountCollections(
+    const v1::GetAccountCollectionsRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(core::ValidateId(request.account(), "account"));
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  ASSIGN_OR_RETURN(v1::CollectionsAccount account,
+                   LoadAccount(store_, request.tenant(), request.account()));
+  if (account.account().empty()) {
+    return absl::NotFoundError(absl::StrCat("account ", request.account(), " not found"));
+  }
+  ASSIGN_OR_RETURN(BusinessDates dates, LoadBusinessDates(store_, account));
+  v1::AccountCollections response;
+  *response.mutable_row() = OverdueRowOf(policy_, account, dates);
+  if (auto today = dates.find(account.region()); today != dates.end()) {
+    *response.mutable_business_date() = protoconv::DayToProto(today->second);
+  }
+  account.clear_applied_commands();
+  *response.mutable_state() = std::move(account);
+  return response;
+}
+
+absl::StatusOr<v1::AgingReport> CollectionsApi::GetAgingReport(
+    const v1::GetAgingReportRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  const bool one_region = !request.region().empty();
+  ASSIGN_OR_RETURN(auto fields,
+                   store_.HGetAll(one_region ? Keys::AgingRegion(request.tenant(), request.region())
+                                             : Keys::AgingTenant(request.tenant())));
+  // (region, subsidiary, currency) -> label -> amount
+  std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, int64_t>> lines;
+  for (const auto& [field, value] : fields) {
+    std::vector<std::string> parts = absl::StrSplit(field, ' ');
+    if (one_region) parts.insert(parts.begin(), request.region());
+    int64_t amount = 0;
+    if (parts.size() != 4 || !absl::SimpleAtoi(value, &amount)) {
+      return absl::DataLossError(absl::StrCat("bad aging field '", field, "'"));
+    }
+    if (!request.subsidiary().empty() && parts[1] != request.subsidiary()) continue;
+    if (!request.currency().empty() && parts[2] != request.currency()) continue;
+    lines[{parts[0], parts[1], parts[2]}][parts[3]] += amount;
+  }
+  v1::AgingReport report;
+  report.set_policy_version(policy_.version());
+  for (auto& [where, labels] : lines) {
+    if (labels["open"] == 0) continue;
+    v1::AgingLine* line = report.add_lines();
+    line->set_region(std::get<0>(where));
+    line->set_subsidiary(std::get<1>(where));
+    line->set_currency(std::get<2>(where));
+    line->set_not_yet_due(labels[kNotYetDue]);
+    line->set_open_balance(labels["open"]);
+    for (const v1::AgingBucketRule& rule : policy_.buckets()) {
+      v1::BucketAmount* bucket = line->add_buckets();
+      bucket->set_bucket(rule.label());
+      *bucket->mutable_amount() = protoconv::MoneyProto(labels[rule.label()], line->currency());
+    }
+  }
+  return report;
+}
+
+absl::StatusOr<v1::ListWriteOffCandidatesResponse> CollectionsApi::ListWriteOffCandidates(
+    const v1::ListWriteOffCandidatesRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(core::ValidateId(request.region(), "region"));
+  ASSIGN_OR_RETURN(const int32_t page_size, PageSize(request.page_size()));
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  v1::ListWriteOffCandidatesResponse response;
+  const int32_t min_days = policy_.write_off_candidate_days();
+  response.set_min_days_past_due(min_days);
+  if (min_days <= 0) return response;
+  ASSIGN_OR_RETURN(std::optional<absl::CivilDay> today, LoadBusinessDate(store_, request.region()));
+  if (!today) return response;
+  store::RangeOptions range;
+  range.max_score = core::DayNumber(*today) - min_days;
+  range.limit = kScanChunk;
+  std::string tenant, account, invoice_id;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<store::ScoredMember> chunk,
+                     store_.ZRange(Keys::DueIndex(request.region()), range));
+    for (const store::ScoredMember& entry : chunk) {
+      if (!Keys::ParseMember(entry.member, tenant, account, invoice_id) ||
+          tenant != request.tenant()) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(v1::CollectionsAccount state, LoadAccount(store_, tenant, account));
+      const v1::CollectionsInvoice* invoice = FindInvoice(state, invoice_id);
+      if (invoice == nullptr || OpenAmount(*invoice) == 0) continue;
+      v1::WriteOffCandidate* candidate = response.add_candidates();
+      candidate->set_account(account);
+      candidate->set_invoice_id(invoice_id);
+      *candidate->mutable_open_amount() =
+          protoconv::MoneyProto(OpenAmount(*invoice), invoice->currency());
+      candidate->set_days_past_due(static_cast<int32_t>(core::DayNumber(*today) - entry.score));
+      if (response.candidates_size() == page_size) return response;
+    }
+    if (static_cast<int64_t>(chunk.size()) < kScanChunk) return response;
+    range.offset += kScanChunk;
+  }
+}
+
+absl::StatusOr<v1::Kpis> CollectionsApi::GetKpis(const v1::GetKpisRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(core::ValidateId(request.region(), "region"));
+  if (request.month() < 1 || request.month() > 12 || request.year() < 1 || request.year() > 9999) {
+    return absl::InvalidArgumentError("year and month must name a month");
+  }
+  if (request.currency().empty()) return absl::InvalidArgumentError("currency is required");
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  const std::string month =
+      absl::StrCat(request.year(), "-", request.month() < 10 ? "0" : "", request.month());
+  ASSIGN_OR_RETURN(auto counters, store_.HGetAll(Keys::Kpi(request.tenant(), request.region())));
+  ASSIGN_OR_RETURN(auto aging,
+                   store_.HGetAll(Keys::AgingRegion(request.tenant(), request.region())));
+  auto counter = [&](const std::map<std::string, std::string>& hash, const std::string& field) {
+    int64_t value = 0;
+    auto it = hash.find(field);
+    if (it != hash.end()) (void)absl::SimpleAtoi(it->second, &value);
+    return value;
+  };
+  v1::Kpis kpis;
+  kpis.set_region(request.region());
+  kpis.set_year(request.year());
+  kpis.set_month(request.month());
+  kpis.set_currency(request.currency());
+  kpis.set_sales(counter(counters, absl::StrCat(month, " ", request.currency(), " sales")));
+  kpis.set_collected(counter(counters, absl::StrCat(month, " ", request.currency(), " collected")));
+  int64_t open = 0, current = 0;
+  for (const auto& [field, value] : aging) {
+    std::vector<std::string> parts = absl::StrSplit(field, ' ');
+    if (parts.size() != 3 || parts[1] != request.currency()) continue;
+    if (parts[2] == "open") open += counter(aging, field);
+    if (parts[2] == kNotYetDue) current += counter(aging, field);
+  }
+  // Receivables now stand for the month's closing ones (see README: current month).
+  kpis.set_closing_receivables(open);
+  kpis.set_closing_current(current);
+  kpis.set_opening_receivables(std::max<int64_t>(0, open - kpis.sales() + kpis.collected()));
+  const int64_t days =
+      core::DaysBetween(absl::CivilDay(request.year(), request.month(), 1),
+                        core::EndOfMonth(absl::CivilDay(request.year(), request.month(), 1))) +
+      1;
+  if (kpis.sales() > 0) {
+    kpis.set_dso_milli_days(
+        static_cast<int64_t>(static_cast<__int128>(open) * days * 1000 / kpis.sales()));
+  }
+  const int64_t collectible = kpis.opening_receivables() + kpis.sales() - current;
+  if (collectible > 0) {
+    const int64_t collected = kpis.opening_receivables() + kpis.sales() - open;
+    kpis.set_cei_basis_points(
+        static_cast<int64_t>(static_cast<__int128>(collected) * 10'000 / collectible));
+  }
+  return kpis;
+}
+
+namespace {
+template <typename T>
+grpc::Status Reply(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return core::ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+}  // namespace
+
+grpc::Status CollectionsGrpcService::RecordPromise(grpc::ServerContext*,
+                                                   const v1::RecordPromiseRequest* request,
+                                                   v1::CommandResult* response) {
+  return Reply(api_.RecordPromise(*request), response);
+}
+grpc::Status CollectionsGrpcService::WriteOffDebt(grpc::ServerContext*,
+                                                  const v1::WriteOffDebtRequest* request,
+                                                  v1::CommandResult* response) {
+  return Reply(api_.WriteOffDebt(*request), response);
+}
+grpc::Status CollectionsGrpcService::ListOverdueAccounts(
+    grpc::ServerContext*, const v1::ListOverdueAccountsRequest* request,
+    v1::ListOverdueAccountsResponse* response) {
+  return Reply(api_.ListOverdueAccounts(*request), response);
+}
+grpc::Status CollectionsGrpcService::GetAccountCollections(
+    grpc::ServerContext*, const v1::GetAccountCollectionsRequest* request,
+    v1::AccountCollections* response) {
+  return Reply(api_.GetAccountCollections(*request), response);
+}
+grpc::Status CollectionsGrpcService::GetAgingReport(grpc::ServerContext*,
+                                                    const v1::GetAgingReportRequest* request,
+                                                    v1::AgingReport* response) {
+  return Reply(api_.GetAgingReport(*request), response);
+}
+grpc::Status CollectionsGrpcService::ListWriteOffCandidates(
+    grpc::ServerContext*, const v1::ListWriteOffCandidatesRequest* request,
+    v1::ListWriteOffCandidatesResponse* response) {
+  return Reply(api_.ListWriteOffCandidates(*request), response);
+}
+grpc::Status CollectionsGrpcService::GetKpis(grpc::ServerContext*,
+                                             const v1::GetKpisRequest* request,
+                                             v1::Kpis* response) {
+  return Reply(api_.GetKpis(*request), response);
+}
+
+}  // namespace ar::collections

@@ -1,0 +1,179 @@
+#include "services/collections/collections_reactor.h"
+
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/core/dates.h"
+#include "libs/core/status_macros.h"
+#include "libs/protoconv/protoconv.h"
+#include "services/collections/domain/collections_domain.h"
+#include "services/collections/projection/collections_projection.h"
+
+namespace ar::collections {
+namespace {
+
+// The cause an event gives an AccountCured it leads to; empty: it cannot cure or keep.
+std::string CauseOf(const v1::Event& event) {
+  switch (event.body_case()) {
+    case v1::Event::kPaymentAllocated:
+      return "payment";
+    case v1::Event::kCreditNoteIssued:
+      return "credit_note";
+    case v1::Event::kInvoiceCancelled:
+      return "cancellation";
+    case v1::Event::kInvoiceDisputed:
+      return "dispute";
+    case v1::Event::kDebtWrittenOff:
+      return "write_off";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+CollectionsReactor::CollectionsReactor(store::Store& store, eventlog::EventLog& log,
+                                       command::CommandExecutor& executor,
+                                       projection::ProjectionRunner& collections_projection,
+                                       std::vector<std::string> projection_topics,
+                                       v1::CollectionsPolicy policy, absl::Duration projection_wait)
+    : store_(store),
+      log_(log),
+      executor_(executor),
+      projection_(collections_projection),
+      projection_topics_(std::move(projection_topics)),
+      policy_(std::move(policy)),
+      projection_wait_(projection_wait) {}
+
+absl::Status CollectionsReactor::WaitForProjection(const eventlog::LogPosition& position,
+                                                   absl::Time deadline) {
+  // Short slices so that Stop() is not held up by a lagging projection.
+  while (!projection_.WaitForPosition(position, absl::Milliseconds(100))) {
+    if (stopping_) return absl::UnavailableError("collections reactor is stopping");
+    if (absl::Now() > deadline) {
+      return absl::UnavailableError(absl::StrCat("the collections projection has not applied ",
+                                                 position.topic, "/", position.partition, "@",
+                                                 position.offset, " yet"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CollectionsReactor::WaitForInputs(absl::Time deadline) {
+  for (const std::string& topic : projection_topics_) {
+    ASSIGN_OR_RETURN(int32_t partitions, log_.PartitionCount(topic));
+    for (int32_t p = 0; p < partitions; ++p) {
+      ASSIGN_OR_RETURN(int64_t end, log_.EndOffset({topic, p}));
+      if (end > 0) RETURN_IF_ERROR(WaitForProjection({topic, p, end - 1}, deadline));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CollectionsReactor::Apply(const v1::Event& event, const eventlog::Record& source,
+                                       store::WriteBatch& batch) {
+  if (event.has_business_day_closed()) return DayClosed(event, source, batch);
+  if (!CauseOf(event).empty()) return React(event, source);
+  return absl::OkStatus();
+}
+
+absl::Status CollectionsReactor::React(const v1::Event& event, const eventlog::Record& source) {
+  if (event.tenant().empty() || event.account().empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(WaitForProjection({source.topic, source.partition, source.offset},
+                                    absl::Now() + projection_wait_));
+  const std::string& tenant = event.tenant();
+  const std::string& account = event.account();
+  const std::string cause = CauseOf(event);
+  auto decide_on_state = [&](const std::string& command_id) -> absl::StatusOr<command::Decision> {
+    ASSIGN_OR_RETURN(v1::CollectionsAccount state, LoadAccount(store_, tenant, account));
+    ASSIGN_OR_RETURN(BusinessDates dates, LoadBusinessDates(store_, state));
+    command::Decision decision;
+    decision.command_id = command_id;
+    decision.events =
+        DecideImmediate(state, dates, cause, {command_id, absl::ToUnixMicros(absl::Now()), ""});
+    return decision;
+  };
+  // Most events decide nothing: look before taking the account's command slot.
+  ASSIGN_OR_RETURN(command::Decision probe, decide_on_state("probe"));
+  if (probe.events.empty()) return absl::OkStatus();
+  const std::string command_id = ReactionCommandId(event.event_id());
+  return executor_.Execute(tenant, account, [&] { return decide_on_state(command_id); }).status();
+}
+
+absl::Status CollectionsReactor::DayClosed(const v1::Event& event, const eventlog::Record& source,
+                                           store::WriteBatch& batch) {
+  const std::string& region = event.region();
+  if (region.empty()) return absl::OkStatus();  // the projection dead-letters it
+  absl::StatusOr<absl::CivilDay> closed =
+      protoconv::DayFromProto(event.business_day_closed().date(), "date");
+  if (!closed.ok()) return absl::OkStatus();  // likewise
+  const int64_t closed_day = core::DayNumber(*closed);
+
+  std::optional<int64_t> last_closed;
+  if (auto pending = closed_pending_.find(region); pending != closed_pending_.end()) {
+    last_closed = pending->second;
+  } else {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, store_.Get(Keys::ReactorClosed(region)));
+    int64_t day = 0;
+    if (stored && absl::SimpleAtoi(*stored, &day)) last_closed = day;
+  }
+  if (last_closed && closed_day <= *last_closed) return absl::OkStatus();  // a duplicate
+
+  const absl::Time deadline = absl::Now() + projection_wait_;
+  RETURN_IF_ERROR(WaitForProjection({source.topic, source.partition, source.offset}, deadline));
+  RETURN_IF_ERROR(WaitForInputs(deadline));
+
+  const absl::CivilDay business_date = *closed + 1;
+  const int64_t current = core::DayNumber(business_date);
+  std::optional<int64_t> previous;
+  if (last_closed) previous = *last_closed + 1;
+
+  std::set<std::string> members;
+  std::string tenant, account, rest;
+  auto collect = [&](const std::string& key, int64_t min, int64_t max) -> absl::Status {
+    store::RangeOptions range;
+    range.min_score = std::max(min, store::kMinScore);
+    range.max_score = std::min(max, store::kMaxScore);
+    if (range.min_score > range.max_score) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<store::ScoredMember> found, store_.ZRange(key, range));
+    for (const store::ScoredMember& entry : found) {
+      if (Keys::ParseMember(entry.member, tenant, account, rest)) {
+        members.insert(Keys::AccountMember(tenant, account));
+      }
+    }
+    return absl::OkStatus();
+  };
+  for (const DayRange& range : DueDateRangesToVisit(policy_, previous, current)) {
+    RETURN_IF_ERROR(collect(Keys::DueIndex(region), range.min, range.max));
+  }
+  const DayRange promises = PromiseDatesToVisit(previous, current);
+  RETURN_IF_ERROR(collect(Keys::Promises(region), promises.min, promises.max));
+  RETURN_IF_ERROR(collect(Keys::Attention(region), store::kMinScore, store::kMaxScore));
+
+  for (const std::string& member : members) {
+    if (stopping_) return absl::UnavailableError("collections reactor is stopping");
+    if (!Keys::ParseMember(member, tenant, account, rest)) continue;
+    const std::string command_id = DayCloseCommandId(region, *closed, tenant, account);
+    auto decide = [&]() -> absl::StatusOr<command::Decision> {
+      ASSIGN_OR_RETURN(v1::CollectionsAccount state, LoadAccount(store_, tenant, account));
+      command::Decision decision;
+      decision.command_id = command_id;
+      decision.events =
+          DecideDayClose(policy_, state, region, business_date,
+                         {command_id, absl::ToUnixMicros(absl::Now()), event.event_id()});
+      return decision;
+    };
+    absl::StatusOr<v1::CommandResult> result = executor_.Execute(tenant, account, decide);
+    // UNAVAILABLE (log or store down) retries the whole close; what was decided already
+    // decides nothing the second time.
+    RETURN_IF_ERROR(result.status());
+    if (!result->event_ids().empty()) ++day_close_commands_;
+  }
+  batch.Set(Keys::ReactorClosed(region), absl::StrCat(closed_day));
+  closed_pending_[region] = closed_day;
+  return absl::OkStatus();
+}
+
+}  // namespace ar::collections
