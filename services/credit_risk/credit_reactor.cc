@@ -40,19 +40,7 @@ std::optional<int64_t> TriggerDay(const v1::Event& event) {
 }
 
 bool TriggersReview(const v1::Event& event) {
-  switch (event.body_case()) {
-    case v1::Event::kInvoiceIssued:
-    case v1::Event::kCreditNoteIssued:
-    case v1::Event::kInvoiceCancelled:
-    case v1::Event::kDebtWrittenOff:
-    case v1::Event::kPaymentAllocated:
-    case v1::Event::kPaymentReversed:
-    case v1::Event::kPromiseToPayBroken:
-    case v1::Event::kCreditLimitSet:
-      return true;
-    default:
-      return false;
-  }
+  return IsHistoryEvent(event) || event.has_credit_limit_set();
 }
 
 }  // namespace

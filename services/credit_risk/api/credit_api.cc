@@ -197,70 +197,60 @@ absl::StatusOr<v1::CreditProfile> CreditRiskApi::GetCreditProfile(
   return BuildProfile(*state, context);
 }
 
-absl::StatusOr<v1::CreditProfileList> CreditRiskApi::ListAccountsByGrade(
-    const v1::ListAccountsByGradeRequest& request, absl::Time deadline) {
-  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
-  const std::string& grade = request.grade();
-  if (grade.size() != 1 || grade[0] < 'A' || grade[0] > 'E') {
-    return absl::InvalidArgumentError(absl::StrCat("grade must be one of A..E"));
-  }
-  ASSIGN_OR_RETURN(int32_t page_size, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(std::optional<store::ScoredMember> after, DecodePageToken(request.page_token()));
-  RETURN_IF_ERROR(AwaitConsistency(request.consistency(), deadline));
+absl::StatusOr<v1::CreditProfileList> CreditRiskApi::ListProfiles(
+    const ListQuery& query, const std::function<bool(const v1::CreditProfile&)>& include) {
+  ASSIGN_OR_RETURN(int32_t page_size, PageSize(query.page_size));
+  ASSIGN_OR_RETURN(std::optional<store::ScoredMember> after, DecodePageToken(query.page_token));
+  RETURN_IF_ERROR(AwaitConsistency(query.consistency, query.deadline));
   QueryContext context;
-  ASSIGN_OR_RETURN(context.fx, LoadFxTable(store_, request.tenant(), settings_.base_currency));
+  ASSIGN_OR_RETURN(context.fx, LoadFxTable(store_, query.tenant, settings_.base_currency));
   v1::CreditProfileList list;
   std::optional<store::ScoredMember> last;
   RETURN_IF_ERROR(
-      ScanAfter(store_, Keys::Grade(request.tenant(), grade), after,
+      ScanAfter(store_, query.index_key, after,
                 [&](const store::ScoredMember& member) -> absl::StatusOr<bool> {
                   ASSIGN_OR_RETURN(std::optional<v1::CreditAccountState> state,
-                                   LoadAccountState(store_, request.tenant(), member.member));
-                  if (!state || !Matches(*state, request.region(), request.subsidiary()))
-                    return true;
+                                   LoadAccountState(store_, query.tenant, member.member));
+                  if (!state || !Matches(*state, query.region, query.subsidiary)) return true;
+                  ASSIGN_OR_RETURN(v1::CreditProfile profile, BuildProfile(*state, context));
+                  if (!include(profile)) return true;
                   if (list.profiles_size() == page_size) {  // one more exists: the page is full
                     list.set_next_page_token(EncodePageToken(*last));
                     return false;
                   }
-                  ASSIGN_OR_RETURN(*list.add_profiles(), BuildProfile(*state, context));
+                  *list.add_profiles() = std::move(profile);
                   last = member;
                   return true;
                 }));
   return list;
 }
 
+absl::StatusOr<v1::CreditProfileList> CreditRiskApi::ListAccountsByGrade(
+    const v1::ListAccountsByGradeRequest& request, absl::Time deadline) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  const std::string& grade = request.grade();
+  if (grade.size() != 1 || grade[0] < 'A' || grade[0] > 'E') {
+    return absl::InvalidArgumentError("grade must be one of A..E");
+  }
+  return ListProfiles({request.tenant(), Keys::Grade(request.tenant(), grade), request.region(),
+                       request.subsidiary(), request.page_size(), request.page_token(),
+                       request.consistency(), deadline},
+                      [](const v1::CreditProfile&) { return true; });
+}
+
 absl::StatusOr<v1::CreditProfileList> CreditRiskApi::ListAccountsOverLimit(
     const v1::ListAccountsOverLimitRequest& request, absl::Time deadline) {
   RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
-  ASSIGN_OR_RETURN(int32_t page_size, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(std::optional<store::ScoredMember> after, DecodePageToken(request.page_token()));
-  RETURN_IF_ERROR(AwaitConsistency(request.consistency(), deadline));
-  QueryContext context;
-  ASSIGN_OR_RETURN(context.fx, LoadFxTable(store_, request.tenant(), settings_.base_currency));
-  v1::CreditProfileList list;
-  std::optional<store::ScoredMember> last;
   // Exposure depends on the FX rates of the moment, so it is computed here for every
   // account with a limit rather than kept in an index that FX events would invalidate.
-  RETURN_IF_ERROR(ScanAfter(
-      store_, Keys::Limited(request.tenant()), after,
-      [&](const store::ScoredMember& member) -> absl::StatusOr<bool> {
-        ASSIGN_OR_RETURN(std::optional<v1::CreditAccountState> state,
-                         LoadAccountState(store_, request.tenant(), member.member));
-        if (!state || !Matches(*state, request.region(), request.subsidiary())) return true;
-        ASSIGN_OR_RETURN(v1::CreditProfile profile, BuildProfile(*state, context));
-        const bool over = profile.exposure().minor_units() > profile.limit().minor_units() ||
-                          (profile.has_group_limit() && profile.group_exposure().minor_units() >
-                                                            profile.group_limit().minor_units());
-        if (!over) return true;
-        if (list.profiles_size() == page_size) {
-          list.set_next_page_token(EncodePageToken(*last));
-          return false;
-        }
-        *list.add_profiles() = std::move(profile);
-        last = member;
-        return true;
-      }));
-  return list;
+  return ListProfiles(
+      {request.tenant(), Keys::Limited(request.tenant()), request.region(), request.subsidiary(),
+       request.page_size(), request.page_token(), request.consistency(), deadline},
+      [](const v1::CreditProfile& profile) {
+        return profile.exposure().minor_units() > profile.limit().minor_units() ||
+               (profile.has_group_limit() &&
+                profile.group_exposure().minor_units() > profile.group_limit().minor_units());
+      });
 }
 
 // ---- gRPC: the one place statuses are mapped ----

@@ -4,6 +4,7 @@
 // at query time from the current FX rates and business date. Statuses are mapped to gRPC
 // in one place (core::ToGrpcStatus).
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,6 +48,19 @@ class CreditRiskApi {
     std::map<std::string, std::optional<int64_t>> business_days;
     std::map<std::string, std::optional<GroupView>> groups;
   };
+  // A page of the profiles of the accounts in a sorted-set index, in index order.
+  struct ListQuery {
+    const std::string& tenant;
+    std::string index_key;
+    const std::string& region;
+    const std::string& subsidiary;
+    int32_t page_size;
+    const std::string& page_token;
+    const v1::ReadConsistency& consistency;
+    absl::Time deadline;
+  };
+  absl::StatusOr<v1::CreditProfileList> ListProfiles(
+      const ListQuery& query, const std::function<bool(const v1::CreditProfile&)>& include);
   absl::Status AwaitConsistency(const v1::ReadConsistency& consistency, absl::Time deadline);
   absl::StatusOr<v1::CreditProfile> BuildProfile(const v1::CreditAccountState& state,
                                                  QueryContext& context);

@@ -198,6 +198,21 @@ std::optional<int64_t> EarliestOpenDueDay(const v1::CreditAccountState& state) {
 
 // ---- evolution ----
 
+bool IsHistoryEvent(const v1::Event& event) {
+  switch (event.body_case()) {
+    case v1::Event::kInvoiceIssued:
+    case v1::Event::kCreditNoteIssued:
+    case v1::Event::kInvoiceCancelled:
+    case v1::Event::kDebtWrittenOff:
+    case v1::Event::kPaymentAllocated:
+    case v1::Event::kPaymentReversed:
+    case v1::Event::kPromiseToPayBroken:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool NoteCommandApplied(v1::CreditAccountState& state, const std::string& command_id) {
   if (command_id.empty()) return true;
   return InsertSorted(*state.mutable_applied_commands(), command_id);

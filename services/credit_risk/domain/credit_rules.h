@@ -83,6 +83,10 @@ std::optional<int64_t> EarliestOpenDueDay(const v1::CreditAccountState& state);
 
 // ---- evolution ----
 
+// Whether the event is a fact of the account's history (invoice, credit note,
+// cancellation, write-off, allocation, reversal, broken promise): what can move its score.
+bool IsHistoryEvent(const v1::Event& event);
+
 // Applies any event to the account state. Returns false when the event does not concern
 // the account state (so nothing needs writing).
 bool EvolveAccount(v1::CreditAccountState& state, const v1::Event& event);

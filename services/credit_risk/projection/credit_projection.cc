@@ -31,18 +31,7 @@ bool IsOwnDecision(const v1::Event& event) {
 }
 
 bool ConcernsAccount(const v1::Event& event) {
-  switch (event.body_case()) {
-    case v1::Event::kInvoiceIssued:
-    case v1::Event::kCreditNoteIssued:
-    case v1::Event::kInvoiceCancelled:
-    case v1::Event::kDebtWrittenOff:
-    case v1::Event::kPaymentAllocated:
-    case v1::Event::kPaymentReversed:
-    case v1::Event::kPromiseToPayBroken:
-      return true;
-    default:
-      return IsOwnDecision(event);
-  }
+  return IsHistoryEvent(event) || IsOwnDecision(event);
 }
 
 std::string GroupValue(int64_t set_at_micros, int64_t group_limit) {
