@@ -20,6 +20,10 @@ GrpcServer::~GrpcServer() { Shutdown(absl::Seconds(1)); }
 
 void GrpcServer::AddService(grpc::Service* service) { services_.push_back(service); }
 
+void GrpcServer::AddListeningAddress(std::string address) {
+  extra_addresses_.push_back(std::move(address));
+}
+
 absl::Status GrpcServer::Start() {
   if (server_) return absl::FailedPreconditionError("server already started");
   grpc::EnableDefaultHealthCheckService(true);
@@ -29,6 +33,11 @@ absl::Status GrpcServer::Start() {
   // share it instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(listen_address_, grpc::InsecureServerCredentials(), &port_);
+  std::vector<int> extra_ports(extra_addresses_.size(), 0);
+  for (size_t i = 0; i < extra_addresses_.size(); ++i) {
+    builder.AddListeningPort(extra_addresses_[i], grpc::InsecureServerCredentials(),
+                             &extra_ports[i]);
+  }
   // Our handlers block (a command waits for its log append and its read model), so many
   // run at once. With gRPC's default of at most 2 idle polling threads, every handler
   // thread beyond that exits when its call ends and the next call clones a new one: under
@@ -42,6 +51,12 @@ absl::Status GrpcServer::Start() {
   if (!server_ || port_ == 0) {
     server_.reset();
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen_address_));
+  }
+  for (size_t i = 0; i < extra_addresses_.size(); ++i) {
+    if (extra_ports[i] == 0) {
+      Shutdown(absl::ZeroDuration());
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", extra_addresses_[i]));
+    }
   }
   return absl::OkStatus();
 }

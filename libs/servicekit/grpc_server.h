@@ -21,6 +21,9 @@ class GrpcServer {
 
   // Services must outlive the server. Call before Start().
   void AddService(grpc::Service* service);
+  // Also listen on `address` (e.g. "unix:/path/to.sock", whose name is known before the
+  // server starts, unlike a TCP port 0). Call before Start().
+  void AddListeningAddress(std::string address);
 
   absl::Status Start();
   // The bound port (useful with port 0).
@@ -37,6 +40,7 @@ class GrpcServer {
  private:
   std::string listen_address_;
   std::vector<grpc::Service*> services_;
+  std::vector<std::string> extra_addresses_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -1,5 +1,8 @@
 #include "services/suite/suite.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "absl/strings/str_cat.h"
 #include "libs/core/status_macros.h"
 
@@ -16,20 +19,42 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Open(SuiteOptions options) {
   options.invoicing.topic_partitions = options.backend.topic_partitions;
   options.payments.backend = options.backend;
   options.clock.topic_partitions = options.backend.topic_partitions;
+  options.gateway.backend = options.backend;
+  // The gateway reaches the services hosted here through this server itself, on a unix
+  // socket in the data directory: its name is known before the server starts (a TCP
+  // port 0 is not), and the gateway's code path is the one it has in distributed mode.
+  std::error_code mkdir_error;
+  std::filesystem::create_directories(options.backend.data_dir, mkdir_error);
+  if (mkdir_error) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot create the data directory ",
+                                                      options.backend.data_dir, ": ",
+                                                      mkdir_error.message()));
+  }
+  const std::string internal_address = absl::StrCat(
+      "unix:", std::filesystem::absolute(options.backend.data_dir).string(), "/suite.sock");
+  std::shared_ptr<grpc::Channel> self =
+      grpc::CreateChannel(internal_address, grpc::InsecureChannelCredentials());
+  options.gateway.channels = {self, self, self, self, self};
 
   std::unique_ptr<Suite> suite(new Suite(std::move(options), std::move(log), std::move(store)));
   eventlog::EventLog& event_log = *suite->log_;
   store::Store& read_models = *suite->store_;
   const SuiteOptions& o = suite->options_;
   // The hosted services, in start order (stopped in reverse). One line per service.
-  RETURN_IF_ERROR(suite->Host(
-      "invoicing", invoicing::InvoicingService::Create(event_log, read_models, o.invoicing)));
-  RETURN_IF_ERROR(suite->Host(
-      "payments", payments::PaymentsService::Create(event_log, read_models, o.payments)));
+  RETURN_IF_ERROR(suite
+                      ->Host("invoicing", invoicing::InvoicingService::Create(
+                                              event_log, read_models, o.invoicing))
+                      .status());
   RETURN_IF_ERROR(
-      suite->Host("clock", clock::ClockService::Create(event_log, read_models, o.clock)));
+      suite->Host("payments", payments::PaymentsService::Create(event_log, read_models, o.payments))
+          .status());
+  RETURN_IF_ERROR(
+      suite->Host("clock", clock::ClockService::Create(event_log, read_models, o.clock)).status());
+  ASSIGN_OR_RETURN(suite->gateway_,
+                   suite->Host("gateway", gateway::GatewayService::Create(event_log, o.gateway)));
 
   suite->server_ = std::make_unique<servicekit::GrpcServer>(o.listen_address);
+  suite->server_->AddListeningAddress(internal_address);
   for (const auto& service : suite->services_) {
     if (grpc::Service* api = service->grpc_service()) suite->server_->AddService(api);
   }
@@ -67,10 +92,9 @@ absl::Status Suite::Start() {
 void Suite::Shutdown(absl::Duration deadline) {
   if (shut_down_) return;
   shut_down_ = true;
-  if (server_) {
-    server_->SetServing(false);
-    server_->Shutdown(deadline);
-  }
+  if (server_) server_->SetServing(false);
+  if (gateway_ != nullptr && started_services_ > 0) gateway_->Stop();
+  if (server_) server_->Shutdown(deadline);
   // Reverse order: a later service may issue commands that depend on an earlier one's
   // events (the payments reactor reads invoicing's topic), never the other way round.
   for (size_t i = started_services_; i > 0; --i) services_[i - 1]->Stop();

@@ -22,6 +22,7 @@
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/store.h"
 #include "services/clock/clock_service.h"
+#include "services/gateway/gateway_service.h"
 #include "services/invoicing/invoicing_service.h"
 #include "services/payments/payments_service.h"
 
@@ -35,6 +36,8 @@ struct SuiteOptions {
   invoicing::InvoicingServiceOptions invoicing;
   payments::PaymentsService::Options payments;
   clock::ClockOptions clock;
+  // The gateway's channels are filled in by Open(): they lead back to this server.
+  gateway::GatewayService::Options gateway;
 };
 
 // The uniform face of a hosted service.
@@ -73,8 +76,9 @@ class Suite {
         std::unique_ptr<store::Store> store);
 
   // Takes a created service (or the error creating it) and hosts it.
+  // Takes a created service (or the error creating it) and hosts it; returns it.
   template <typename Service>
-  absl::Status Host(std::string name, absl::StatusOr<std::unique_ptr<Service>> created);
+  absl::StatusOr<Service*> Host(std::string name, absl::StatusOr<std::unique_ptr<Service>> created);
 
   SuiteOptions options_;
   // Declared in dependency order: destroyed server first, then services, store, log.
@@ -82,6 +86,9 @@ class Suite {
   std::unique_ptr<store::Store> store_;
   std::vector<std::unique_ptr<HostedService>> services_;
   std::unique_ptr<servicekit::GrpcServer> server_;
+  // Also in services_; stopped before the server shuts down (its streams would hold the
+  // shutdown until the deadline).
+  gateway::GatewayService* gateway_ = nullptr;
   size_t started_services_ = 0;
   bool shut_down_ = false;
 };
@@ -108,14 +115,16 @@ class HostedAdapter final : public HostedService {
 }  // namespace internal
 
 template <typename Service>
-absl::Status Suite::Host(std::string name, absl::StatusOr<std::unique_ptr<Service>> created) {
+absl::StatusOr<Service*> Suite::Host(std::string name,
+                                     absl::StatusOr<std::unique_ptr<Service>> created) {
   if (!created.ok()) {
     return absl::Status(created.status().code(),
                         name + " service: " + std::string(created.status().message()));
   }
+  Service* service = created->get();
   services_.push_back(
       std::make_unique<internal::HostedAdapter<Service>>(std::move(name), std::move(*created)));
-  return absl::OkStatus();
+  return service;
 }
 
 }  // namespace ar::suite

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "ar/v1/gateway.grpc.pb.h"
 #include "ar/v1/invoicing.grpc.pb.h"
 #include "ar/v1/payments.grpc.pb.h"
 #include "libs/testing/temp_dir.h"
@@ -27,14 +28,16 @@ using suite::testing::SuiteProcess;
 
 constexpr char kTenant[] = "t1";
 
+// Everything goes through the gateway, as users do; `invoicing` and `payments` name the
+// part of it each call reaches.
 struct Clients {
   explicit Clients(const std::string& address)
       : channel(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
-        invoicing(v1::InvoicingService::NewStub(channel)),
-        payments(v1::PaymentsService::NewStub(channel)) {}
+        invoicing(v1::Gateway::NewStub(channel)),
+        payments(v1::Gateway::NewStub(channel)) {}
   std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::InvoicingService::Stub> invoicing;
-  std::unique_ptr<v1::PaymentsService::Stub> payments;
+  std::unique_ptr<v1::Gateway::Stub> invoicing;
+  std::unique_ptr<v1::Gateway::Stub> payments;
 };
 
 std::unique_ptr<grpc::ClientContext> Call() {
