@@ -22,12 +22,15 @@ absl::Status Invalid(absl::string_view why) {
 std::string EncodeCursor(const StreamPosition& position) {
   v1::GatewayOverdueCursor cursor;
   cursor.set_version(kCursorVersion);
-  for (const auto& [tp, at] : position) {
-    v1::GatewayOverdueCursor::Partition* partition = cursor.add_partitions();
-    partition->set_topic(tp.topic);
-    partition->set_partition(tp.partition);
-    partition->set_next_offset(at.next_offset);
-    if (at.skip_events > 0) partition->set_skip_events(at.skip_events);
+  for (const auto& [tp, at] : position) {  // ordered by topic, then partition
+    if (cursor.topics().empty() || cursor.topics().rbegin()->compare(tp.topic) != 0) {
+      cursor.add_topics(tp.topic);
+      cursor.add_partition_counts(0);
+    }
+    cursor.set_partition_counts(cursor.partition_counts_size() - 1,
+                                *cursor.partition_counts().rbegin() + 1);
+    cursor.add_next_offsets(at.next_offset);
+    cursor.add_skip_events(at.skip_events);
   }
   return absl::StrCat(kCursorPrefix, absl::WebSafeBase64Escape(cursor.SerializeAsString()));
 }
@@ -43,18 +46,26 @@ absl::StatusOr<StreamPosition> DecodeCursor(absl::string_view text) {
   if (cursor.version() != kCursorVersion) {
     return Invalid(absl::StrCat("version ", cursor.version(), ", expected ", kCursorVersion));
   }
-  StreamPosition position;
-  for (const v1::GatewayOverdueCursor::Partition& partition : cursor.partitions()) {
-    if (partition.topic().empty() || partition.partition() < 0 || partition.next_offset() < 0 ||
-        partition.skip_events() < 0) {
-      return Invalid("bad partition entry");
-    }
-    auto [it, inserted] =
-        position.emplace(eventlog::TopicPartition{partition.topic(), partition.partition()},
-                         PartitionPosition{partition.next_offset(), partition.skip_events()});
-    if (!inserted) return Invalid("a partition appears twice");
+  if (cursor.topics_size() == 0 || cursor.topics_size() != cursor.partition_counts_size() ||
+      cursor.next_offsets_size() != cursor.skip_events_size()) {
+    return Invalid("inconsistent sizes");
   }
-  if (position.empty()) return Invalid("no partitions");
+  StreamPosition position;
+  int index = 0;
+  for (int t = 0; t < cursor.topics_size(); ++t) {
+    const std::string& topic = cursor.topics(t);
+    if (topic.empty() || cursor.partition_counts(t) <= 0) return Invalid("bad topic entry");
+    if (t > 0 && topic <= cursor.topics(t - 1)) return Invalid("topics out of order");
+    for (int32_t p = 0; p < cursor.partition_counts(t); ++p, ++index) {
+      if (index >= cursor.next_offsets_size()) return Invalid("too few offsets");
+      if (cursor.next_offsets(index) < 0 || cursor.skip_events(index) < 0) {
+        return Invalid("negative offset");
+      }
+      position[{topic, p}] =
+          PartitionPosition{cursor.next_offsets(index), cursor.skip_events(index)};
+    }
+  }
+  if (index != cursor.next_offsets_size()) return Invalid("too many offsets");
   return position;
 }
 

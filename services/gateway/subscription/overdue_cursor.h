@@ -28,10 +28,11 @@ using StreamPosition = std::map<eventlog::TopicPartition, PartitionPosition>;
 
 inline constexpr int32_t kCursorVersion = 1;
 
+// `position` covers partitions 0..n-1 of each of its topics (a stream reads them all).
 std::string EncodeCursor(const StreamPosition& position);
 
 // INVALID_ARGUMENT for anything that is not a cursor this version wrote: bad base64, not
-// the message, another version, negative offsets, a partition named twice.
+// the message, another version, sizes that do not add up, negative offsets.
 absl::StatusOr<StreamPosition> DecodeCursor(absl::string_view cursor);
 
 }  // namespace ar::gateway
