@@ -130,27 +130,9 @@ absl::Status CollectionsReactor::DayClosed(const v1::Event& event, const eventlo
   std::optional<int64_t> previous;
   if (last_closed) previous = *last_closed + 1;
 
-  std::set<std::string> members;
+  ASSIGN_OR_RETURN(std::set<std::string> members,
+                   DayCloseCandidates(store_, policy_, region, previous, current));
   std::string tenant, account, rest;
-  auto collect = [&](const std::string& key, int64_t min, int64_t max) -> absl::Status {
-    store::RangeOptions range;
-    range.min_score = std::max(min, store::kMinScore);
-    range.max_score = std::min(max, store::kMaxScore);
-    if (range.min_score > range.max_score) return absl::OkStatus();
-    ASSIGN_OR_RETURN(std::vector<store::ScoredMember> found, store_.ZRange(key, range));
-    for (const store::ScoredMember& entry : found) {
-      if (Keys::ParseMember(entry.member, tenant, account, rest)) {
-        members.insert(Keys::AccountMember(tenant, account));
-      }
-    }
-    return absl::OkStatus();
-  };
-  for (const DayRange& range : DueDateRangesToVisit(policy_, previous, current)) {
-    RETURN_IF_ERROR(collect(Keys::DueIndex(region), range.min, range.max));
-  }
-  const DayRange promises = PromiseDatesToVisit(previous, current);
-  RETURN_IF_ERROR(collect(Keys::Promises(region), promises.min, promises.max));
-  RETURN_IF_ERROR(collect(Keys::Attention(region), store::kMinScore, store::kMaxScore));
 
   for (const std::string& member : members) {
     if (stopping_) return absl::UnavailableError("collections reactor is stopping");

@@ -203,40 +203,7 @@ absl::StatusOr<v1::AgingReport> CollectionsApi::GetAgingReport(
     const v1::GetAgingReportRequest& request) {
   RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
   RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
-  const bool one_region = !request.region().empty();
-  ASSIGN_OR_RETURN(auto fields,
-                   store_.HGetAll(one_region ? Keys::AgingRegion(request.tenant(), request.region())
-                                             : Keys::AgingTenant(request.tenant())));
-  // (region, subsidiary, currency) -> label -> amount
-  std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, int64_t>> lines;
-  for (const auto& [field, value] : fields) {
-    std::vector<std::string> parts = absl::StrSplit(field, ' ');
-    if (one_region) parts.insert(parts.begin(), request.region());
-    int64_t amount = 0;
-    if (parts.size() != 4 || !absl::SimpleAtoi(value, &amount)) {
-      return absl::DataLossError(absl::StrCat("bad aging field '", field, "'"));
-    }
-    if (!request.subsidiary().empty() && parts[1] != request.subsidiary()) continue;
-    if (!request.currency().empty() && parts[2] != request.currency()) continue;
-    lines[{parts[0], parts[1], parts[2]}][parts[3]] += amount;
-  }
-  v1::AgingReport report;
-  report.set_policy_version(policy_.version());
-  for (auto& [where, labels] : lines) {
-    if (labels["open"] == 0) continue;
-    v1::AgingLine* line = report.add_lines();
-    line->set_region(std::get<0>(where));
-    line->set_subsidiary(std::get<1>(where));
-    line->set_currency(std::get<2>(where));
-    line->set_not_yet_due(labels[kNotYetDue]);
-    line->set_open_balance(labels["open"]);
-    for (const v1::AgingBucketRule& rule : policy_.buckets()) {
-      v1::BucketAmount* bucket = line->add_buckets();
-      bucket->set_bucket(rule.label());
-      *bucket->mutable_amount() = protoconv::MoneyProto(labels[rule.label()], line->currency());
-    }
-  }
-  return report;
+  return LoadAgingReport(store_, policy_, request);
 }
 
 absl::StatusOr<v1::ListWriteOffCandidatesResponse> CollectionsApi::ListWriteOffCandidates(

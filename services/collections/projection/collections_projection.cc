@@ -1,9 +1,12 @@
 #include "services/collections/projection/collections_projection.h"
 
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "libs/core/dates.h"
 #include "libs/core/status_macros.h"
 #include "libs/core/topics.h"
@@ -491,6 +494,74 @@ absl::StatusOr<BusinessDates> LoadBusinessDates(store::Store& store,
     if (day) dates[region] = *day;
   }
   return dates;
+}
+
+absl::StatusOr<std::set<std::string>> DayCloseCandidates(store::Store& store,
+                                                         const v1::CollectionsPolicy& policy,
+                                                         const std::string& region,
+                                                         std::optional<int64_t> previous,
+                                                         int64_t current) {
+  std::set<std::string> members;
+  std::string tenant, account, rest;
+  auto collect = [&](const std::string& key, int64_t min, int64_t max) -> absl::Status {
+    store::RangeOptions range;
+    range.min_score = std::max(min, store::kMinScore);
+    range.max_score = std::min(max, store::kMaxScore);
+    if (range.min_score > range.max_score) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<store::ScoredMember> found, store.ZRange(key, range));
+    for (const store::ScoredMember& entry : found) {
+      if (Keys::ParseMember(entry.member, tenant, account, rest)) {
+        members.insert(Keys::AccountMember(tenant, account));
+      }
+    }
+    return absl::OkStatus();
+  };
+  for (const DayRange& range : DueDateRangesToVisit(policy, previous, current)) {
+    RETURN_IF_ERROR(collect(Keys::DueIndex(region), range.min, range.max));
+  }
+  const DayRange promises = PromiseDatesToVisit(previous, current);
+  RETURN_IF_ERROR(collect(Keys::Promises(region), promises.min, promises.max));
+  RETURN_IF_ERROR(collect(Keys::Attention(region), store::kMinScore, store::kMaxScore));
+  return members;
+}
+
+absl::StatusOr<v1::AgingReport> LoadAgingReport(store::Store& store,
+                                                const v1::CollectionsPolicy& policy,
+                                                const v1::GetAgingReportRequest& request) {
+  const bool one_region = !request.region().empty();
+  ASSIGN_OR_RETURN(auto fields,
+                   store.HGetAll(one_region ? Keys::AgingRegion(request.tenant(), request.region())
+                                            : Keys::AgingTenant(request.tenant())));
+  // (region, subsidiary, currency) -> label -> amount
+  std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, int64_t>> lines;
+  for (const auto& [field, value] : fields) {
+    std::vector<std::string> parts = absl::StrSplit(field, ' ');
+    if (one_region) parts.insert(parts.begin(), request.region());
+    int64_t amount = 0;
+    if (parts.size() != 4 || !absl::SimpleAtoi(value, &amount)) {
+      return absl::DataLossError(absl::StrCat("bad aging field '", field, "'"));
+    }
+    if (!request.subsidiary().empty() && parts[1] != request.subsidiary()) continue;
+    if (!request.currency().empty() && parts[2] != request.currency()) continue;
+    lines[{parts[0], parts[1], parts[2]}][parts[3]] += amount;
+  }
+  v1::AgingReport report;
+  report.set_policy_version(policy.version());
+  for (auto& [where, labels] : lines) {
+    if (labels["open"] == 0) continue;
+    v1::AgingLine* line = report.add_lines();
+    line->set_region(std::get<0>(where));
+    line->set_subsidiary(std::get<1>(where));
+    line->set_currency(std::get<2>(where));
+    line->set_not_yet_due(labels[kNotYetDue]);
+    line->set_open_balance(labels["open"]);
+    for (const v1::AgingBucketRule& rule : policy.buckets()) {
+      v1::BucketAmount* bucket = line->add_buckets();
+      bucket->set_bucket(rule.label());
+      *bucket->mutable_amount() = protoconv::MoneyProto(labels[rule.label()], line->currency());
+    }
+  }
+  return report;
 }
 
 }  // namespace ar::collections

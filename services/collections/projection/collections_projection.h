@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -139,5 +140,20 @@ absl::StatusOr<std::optional<absl::CivilDay>> LoadBusinessDate(store::Store& sto
 // The business dates of every region the account's invoices are in.
 absl::StatusOr<BusinessDates> LoadBusinessDates(store::Store& store,
                                                 const v1::CollectionsAccount& account);
+
+// The account members a day close that moves `region`'s business date from `previous`
+// (nullopt: none yet) to `current` (day numbers) decides for: invoices in the due-date
+// index ranges that change state, promises dated before `current`, and the accounts
+// marked for attention. Sorted.
+absl::StatusOr<std::set<std::string>> DayCloseCandidates(store::Store& store,
+                                                         const v1::CollectionsPolicy& policy,
+                                                         const std::string& region,
+                                                         std::optional<int64_t> previous,
+                                                         int64_t current);
+
+// The aging report from the aggregates: one HGETALL (the tenant's, or one region's).
+absl::StatusOr<v1::AgingReport> LoadAgingReport(store::Store& store,
+                                                const v1::CollectionsPolicy& policy,
+                                                const v1::GetAgingReportRequest& request);
 
 }  // namespace ar::collections
