@@ -118,6 +118,13 @@ class Publisher {
   int events_;
 };
 
+std::unique_ptr<eventlog::EventLog> OpenLog(const testing::TempDir& dir) {
+  eventlog::EmbeddedLogOptions options;
+  options.data_dir = dir.Join("log");
+  options.create_if_missing = true;
+  return *eventlog::OpenEmbeddedLog(options);
+}
+
 struct Environment {
   testing::TempDir dir;
   std::unique_ptr<eventlog::EventLog> log;
@@ -125,10 +132,7 @@ struct Environment {
   std::unique_ptr<servicekit::GrpcServer> server;
 
   Environment() {
-    eventlog::EmbeddedLogOptions options;
-    options.data_dir = dir.Join("log");
-    options.create_if_missing = true;
-    log = *eventlog::OpenEmbeddedLog(options);
+    log = OpenLog(dir);
     gateway::GatewayService::Options gateway_options;
     gateway_options.backend.topic_partitions = 8;
     gateway_options.hub.max_subscribers = 20'000;
@@ -347,10 +351,7 @@ struct ServicesEnvironment {
   std::unique_ptr<servicekit::GrpcServer> gateway_server;
 
   ServicesEnvironment() {
-    eventlog::EmbeddedLogOptions options;
-    options.data_dir = dir.Join("log");
-    options.create_if_missing = true;
-    log = *eventlog::OpenEmbeddedLog(options);
+    log = OpenLog(dir);
     store = store::NewMemoryStore();
     invoicing::InvoicingServiceOptions invoicing_options;
     invoicing_options.ingest_regions = {};
