@@ -12,6 +12,7 @@
 #include "libs/servicekit/flags.h"
 #include "libs/servicekit/grpc_server.h"
 #include "services/clock/clock_flags.h"
+#include "services/credit_risk/credit_flags.h"
 #include "services/suite/suite.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
   auto clock_options = ar::clock::ClockOptionsFromFlags();
   if (!clock_options.ok()) return Fail("settings", clock_options.status());
   options.clock = *std::move(clock_options);
+  auto credit_settings = ar::credit::SettingsFromFlags();
+  if (!credit_settings.ok()) return Fail("settings", credit_settings.status());
+  options.credit_risk.settings = *std::move(credit_settings);
   options.clock.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
 
   auto suite = ar::suite::Suite::Open(options);

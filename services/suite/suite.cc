@@ -18,6 +18,8 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Open(SuiteOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, servicekit::OpenStore(options.backend));
   options.invoicing.topic_partitions = options.backend.topic_partitions;
   options.payments.backend = options.backend;
+  options.credit_risk.backend = options.backend;
+  options.collections.backend = options.backend;
   options.clock.topic_partitions = options.backend.topic_partitions;
   options.gateway.backend = options.backend;
   // The gateway reaches the services hosted here through this server itself, on a unix
@@ -48,6 +50,14 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Open(SuiteOptions options) {
   RETURN_IF_ERROR(
       suite->Host("payments", payments::PaymentsService::Create(event_log, read_models, o.payments))
           .status());
+  RETURN_IF_ERROR(suite
+                      ->Host("credit-risk", credit::CreditRiskService::Create(
+                                                event_log, read_models, o.credit_risk))
+                      .status());
+  RETURN_IF_ERROR(suite
+                      ->Host("collections", collections::CollectionsService::Create(
+                                                event_log, read_models, o.collections))
+                      .status());
   RETURN_IF_ERROR(
       suite->Host("clock", clock::ClockService::Create(event_log, read_models, o.clock)).status());
   ASSIGN_OR_RETURN(suite->gateway_,

@@ -22,6 +22,8 @@
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/store.h"
 #include "services/clock/clock_service.h"
+#include "services/collections/collections_service.h"
+#include "services/credit_risk/credit_risk_service.h"
 #include "services/gateway/gateway_service.h"
 #include "services/invoicing/invoicing_service.h"
 #include "services/payments/payments_service.h"
@@ -35,6 +37,8 @@ struct SuiteOptions {
   // filled in from `backend` by Open(), so they cannot disagree.
   invoicing::InvoicingServiceOptions invoicing;
   payments::PaymentsService::Options payments;
+  credit::CreditRiskService::Options credit_risk;
+  collections::CollectionsService::Options collections;
   clock::ClockOptions clock;
   // The gateway's channels are filled in by Open(): they lead back to this server.
   gateway::GatewayService::Options gateway;
