@@ -17,10 +17,9 @@ absl::Status AwaitReadConsistency(projection::ProjectionRunner& projection,
   if (position.topic().empty()) return absl::OkStatus();
   if (std::find(followed_topics.begin(), followed_topics.end(), position.topic()) ==
       followed_topics.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("consistency.min_position names topic '",
-                                                   position.topic(), "', which the ",
-                                                   core::ToAbsl(read_model),
-                                                   " read model does not read"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("consistency.min_position names topic '", position.topic(), "', which the ",
+                     core::ToAbsl(read_model), " read model does not read"));
   }
   if (position.partition() < 0 || position.offset() < 0) {
     return absl::InvalidArgumentError(
@@ -29,10 +28,10 @@ absl::Status AwaitReadConsistency(projection::ProjectionRunner& projection,
   const absl::Duration wait =
       std::max(std::min(max_wait, caller_deadline - absl::Now()), absl::ZeroDuration());
   if (!projection.WaitForPosition(FromProto(position), wait)) {
-    return absl::UnavailableError(absl::StrCat(
-        "the ", core::ToAbsl(read_model), " read model has not reached ", position.topic(), "/",
-        position.partition(), "@", position.offset(), " within ", absl::FormatDuration(wait),
-        "; retry later"));
+    return absl::UnavailableError(
+        absl::StrCat("the ", core::ToAbsl(read_model), " read model has not reached ",
+                     position.topic(), "/", position.partition(), "@", position.offset(),
+                     " within ", absl::FormatDuration(wait), "; retry later"));
   }
   return absl::OkStatus();
 }
