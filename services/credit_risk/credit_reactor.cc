@@ -1,5 +1,10 @@
 #include "services/credit_risk/credit_reactor.h"
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/core/dates.h"
@@ -104,18 +109,38 @@ absl::Status CreditReactor::DayClosed(const v1::Event& event) {
   ASSIGN_OR_RETURN(std::vector<store::ScoredMember> members,
                    store_.ZRange(Keys::DueIndex(region), overdue));
   const std::string date = core::FormatDate(closed);
-  for (const store::ScoredMember& member : members) {
-    std::string tenant, account;
-    if (!Keys::ParseDueMember(member.member, tenant, account)) {
-      return absl::DataLossError(absl::StrCat("bad due-index member ", member.member));
+  // The accounts are independent and each review waits for its own record to be durable
+  // and applied, so several run at once (the log group-commits their records); the
+  // executor still serializes commands of one account.
+  std::atomic<size_t> next{0};
+  std::mutex error_mu;
+  absl::Status first_error;
+  auto work = [&] {
+    for (size_t i = next++; i < members.size(); i = next++) {
+      absl::Status reviewed;
+      std::string tenant, account;
+      if (!Keys::ParseDueMember(members[i].member, tenant, account)) {
+        reviewed = absl::DataLossError(absl::StrCat("bad due-index member ", members[i].member));
+      } else {
+        Trigger trigger;
+        trigger.command_id = DayCloseCommandId(region, date, tenant, account);
+        trigger.event_id = event.event_id();
+        trigger.day = business_day;
+        reviewed = ReviewAccount(tenant, account, trigger, event.correlation_id());
+      }
+      if (!reviewed.ok()) {
+        std::lock_guard lock(error_mu);
+        if (first_error.ok()) first_error = reviewed;
+        next = members.size();  // stop handing out work
+      }
     }
-    Trigger trigger;
-    trigger.command_id = DayCloseCommandId(region, date, tenant, account);
-    trigger.event_id = event.event_id();
-    trigger.day = business_day;
-    RETURN_IF_ERROR(ReviewAccount(tenant, account, trigger, event.correlation_id()));
-  }
-  return absl::OkStatus();
+  };
+  std::vector<std::thread> workers;
+  const size_t parallel = std::min<size_t>(kDayCloseParallelism, members.size());
+  for (size_t w = 1; w < parallel; ++w) workers.emplace_back(work);
+  work();
+  for (std::thread& worker : workers) worker.join();
+  return first_error;
 }
 
 absl::Status CreditReactor::ReviewAccount(const std::string& tenant, const std::string& account,

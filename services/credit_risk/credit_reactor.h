@@ -26,6 +26,8 @@
 namespace ar::credit {
 
 inline constexpr char kReactorProjectionName[] = "credit-reactor";
+// How many accounts a day close reviews at once.
+inline constexpr size_t kDayCloseParallelism = 32;
 
 class CreditReactor : public projection::Handler {
  public:
