@@ -427,6 +427,18 @@ TEST_F(OverdueHubTest, ThousandSubscribersEachGetEveryEvent) {
   EXPECT_EQ(hub_->stats().deliveries, 20'000);
 }
 
+TEST_F(OverdueHubTest, SubscribersBeyondTheLimitAreRefused) {
+  OverdueHubOptions options;
+  options.max_subscribers = 2;
+  StartHub(options);
+  auto first = Subscribe();
+  auto second = Subscribe();
+  auto third = hub_->Subscribe({}, "");
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  first->Cancel();
+  EXPECT_TRUE(hub_->Subscribe({}, "").ok());
+}
+
 TEST_F(OverdueHubTest, StopEndsStreamsWithUnavailableAndTheirCursor) {
   StartHub();
   auto subscription = Subscribe();
