@@ -30,7 +30,7 @@ v1::SetCreditLimitRequest LimitRequest(const std::string& account, const std::st
   request.mutable_account()->set_account(account);
   *request.mutable_limit() = protoconv::MoneyProto(limit, "EUR");
   request.set_credit_group(group);
-  *request.mutable_group_limit() = protoconv::MoneyProto(group_limit, "EUR");
+  if (!group.empty()) *request.mutable_group_limit() = protoconv::MoneyProto(group_limit, "EUR");
   request.set_request_id(request_id);
   request.set_set_by("controller");
   return request;
@@ -181,6 +181,37 @@ TEST_F(CreditRiskServiceTest, DecidesOnTheHistoryAndNeverTwice) {
   EXPECT_EQ(Decisions(harness_.CreditEvents()), final_decisions);
   EXPECT_EQ(Profile("A").rated_grade(), "B");
   EXPECT_EQ(Profile("B").rated_grade(), "C");
+}
+
+TEST_F(CreditRiskServiceTest, UtilisationHoldsFollowBouncesAndWriteOffs) {
+  ASSERT_TRUE(harness_.api().SetCreditLimit(LimitRequest("C", "sub-1", 100000, "", 0, "")).ok());
+  harness_.Publish(topics::kInvoicing, {Issued("C", "I1", 90000, kDay, kDay + 30)});
+  harness_.WaitIdle();
+  // 1300 of 1000: over the limit and over 120 %.
+  harness_.Publish(topics::kInvoicing, {Issued("C", "I2", 40000, kDay, kDay + 30)});
+  harness_.WaitIdle();
+  EXPECT_THAT(
+      Decisions(harness_.CreditEvents()),
+      ElementsAre("C exceeded I2 group= 130000", "C hold utilisation>12000bp", "C rating ->A 975"));
+  harness_.Publish(topics::kPayments, {Allocated("C", "P1", "I2", 40000, kDay + 2)});
+  harness_.WaitIdle();
+  EXPECT_FALSE(Profile("C").on_hold());
+  // The payment bounces: the invoice re-opens, the hold comes back.
+  harness_.Publish(topics::kPayments, {Reversed("C", "P1", "I2", 40000)});
+  harness_.WaitIdle();
+  v1::CreditProfile profile = Profile("C");
+  EXPECT_TRUE(profile.on_hold());
+  EXPECT_EQ(profile.score(), 1000 - 75 - 100);
+  harness_.Publish(topics::kCollections, {WrittenOff("C", "I2")});
+  harness_.WaitIdle();
+  EXPECT_THAT(
+      Decisions(harness_.CreditEvents()),
+      ElementsAre("C exceeded I2 group= 130000", "C hold utilisation>12000bp",
+                  "C hold utilisation>12000bp", "C rating ->A 975", "C release", "C release"));
+  profile = Profile("C");
+  EXPECT_FALSE(profile.on_hold());
+  EXPECT_EQ(profile.exposure().minor_units(), 90000);
+  EXPECT_EQ(profile.score(), 1000 - 75 - 25);
 }
 
 }  // namespace
