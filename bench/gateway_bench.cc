@@ -275,6 +275,7 @@ void BM_OverdueFanOutGrpc(benchmark::State& state) {
 }
 BENCHMARK(BM_OverdueFanOutGrpc)
     ->Args({1000, 20})
+    ->Args({1000, 50})
     ->Args({1000, 100})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)

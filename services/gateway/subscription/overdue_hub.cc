@@ -154,7 +154,12 @@ OverdueHub::OverdueHub(eventlog::EventLog& log, OverdueHubOptions options)
 OverdueHub::~OverdueHub() { Stop(); }
 
 absl::Status OverdueHub::Start() {
-  if (started_) return absl::FailedPreconditionError("the overdue hub is already started");
+  {
+    std::lock_guard lock(mu_);
+    if (started_ || stopping_) {
+      return absl::FailedPreconditionError("the overdue hub was already started");
+    }
+  }
   std::vector<eventlog::TopicPartitionOffset> assignment;
   for (const std::string& topic : options_.topics) {
     absl::StatusOr<int32_t> count = log_.PartitionCount(topic);
@@ -175,9 +180,9 @@ absl::Status OverdueHub::Start() {
   consumer_options.client_id = "gateway-overdue-hub";
   ASSIGN_OR_RETURN(consumer_, log_.NewConsumer(consumer_options));
   RETURN_IF_ERROR(consumer_->Assign(assignment));
-  started_ = true;
   {
     std::lock_guard lock(mu_);
+    started_ = true;
     caught_up_ = ReachedStartEnd();
   }
   reader_ = std::thread([this] { ReadLoop(); });

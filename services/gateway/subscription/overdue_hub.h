@@ -206,8 +206,8 @@ class OverdueHub {
   std::unique_ptr<eventlog::Consumer> consumer_;
   std::thread reader_;
   std::vector<std::thread> catch_up_workers_;
-  bool started_ = false;
-  bool stopped_ = false;
+  bool started_ = false;  // under mu_
+  bool stopped_ = false;  // under mu_
 };
 
 }  // namespace ar::gateway
