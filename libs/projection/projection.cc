@@ -166,9 +166,18 @@ absl::Status ProjectionRunner::RewindToCheckpoints() {
   return absl::OkStatus();
 }
 
+void ProjectionRunner::RewindOrForgetPositions() {
+  absl::Status rewound = RewindToCheckpoints();
+  if (!rewound.ok()) {
+    for (auto& [tp, progress] : progress_) progress.known = false;
+    rebalance_error_ = rewound;
+  }
+}
+
 absl::Status ProjectionRunner::ProcessRecord(const Record& record, store::WriteBatch& batch,
                                              std::vector<v1::DeadLetter>& dead_letters,
-                                             int64_t& events, int64_t& unknown) {
+                                             int64_t& events, int64_t& unknown, bool& rejected) {
+  rejected = false;
   // Decoded on an arena that is reset once per batch: parsing allocates by bumping a
   // pointer, and nothing is freed event by event (malloc/free dominated the profile).
   v1::EventBatch& envelope = *google::protobuf::Arena::CreateMessage<v1::EventBatch>(&arena_);
@@ -190,6 +199,7 @@ absl::Status ProjectionRunner::ProcessRecord(const Record& record, store::WriteB
     if (!applied.ok()) {
       batch.Truncate(batch_size_before);
       if (absl::IsUnavailable(applied)) return applied;  // not bad input: retry later
+      rejected = true;
       dead_letters.push_back(MakeDeadLetter(
           record, options_.name,
           absl::StrCat("event ", i, " (", event.event_id(), ") rejected: ", applied.ToString())));
@@ -235,6 +245,26 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommit(const std::vector<Record>& 
   return applied;
 }
 
+absl::Status ProjectionRunner::ReapplyRecords(const std::vector<const Record*>& records,
+                                              store::WriteBatch& batch, int64_t& events,
+                                              int64_t& unknown) {
+  handler_.Discard();
+  batch.Clear();
+  events = 0;
+  unknown = 0;
+  std::vector<v1::DeadLetter> dead_letters;
+  for (const Record* record : records) {
+    bool rejected = false;
+    RETURN_IF_ERROR(ProcessRecord(*record, batch, dead_letters, events, unknown, rejected));
+    if (rejected || !dead_letters.empty()) {
+      return absl::InternalError(absl::StrCat(
+          "projection ", options_.name, ": handler rejected ", record->topic, "/",
+          record->partition, "@", record->offset, " when applied again, having accepted it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> ProjectionRunner::ApplyAndCommitDecoded(const std::vector<Record>& records) {
   store::WriteBatch& batch = batch_;
   batch.Clear();
@@ -242,13 +272,27 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommitDecoded(const std::vector<Re
   std::map<TopicPartition, int64_t> touched;  // partition -> next offset after this batch
   int64_t events = 0, unknown = 0, taken = 0;
   absl::Status retry;  // UNAVAILABLE from the handler: commit what came before, then retry
+  std::vector<const Record*> applied;  // the records whose writes the batch holds
   for (const Record& record : records) {
     TopicPartition tp{record.topic, record.partition};
     auto it = progress_.find(tp);
     if (it == progress_.end() || !it->second.known) continue;  // revoked, or not yet rewound
     if (record.offset < it->second.next) continue;             // already applied (before a rewind)
-    retry = ProcessRecord(record, batch, dead_letters, events, unknown);
+    const size_t dead_letters_before = dead_letters.size();
+    bool rejected = false;
+    retry = ProcessRecord(record, batch, dead_letters, events, unknown, rejected);
+    if ((rejected || !retry.ok()) && !handler_.UndoesRejectedRecords()) {
+      // The handler cannot take back what the record changed in its cached state: it
+      // starts again from the store with the batch's earlier records.
+      if (absl::Status reapplied = ReapplyRecords(applied, batch, events, unknown);
+          !reapplied.ok()) {
+        handler_.Discard();
+        RewindOrForgetPositions();
+        return reapplied;
+      }
+    }
     if (!retry.ok()) break;
+    if (dead_letters.size() == dead_letters_before) applied.push_back(&record);
     it->second.next = record.offset + 1;
     touched[tp] = record.offset + 1;
     ++taken;
@@ -260,11 +304,7 @@ absl::StatusOr<int> ProjectionRunner::ApplyAndCommitDecoded(const std::vector<Re
         touched.empty() ? absl::OkStatus()
                         : CommitApplied(batch, dead_letters, touched, taken, events, unknown);
     if (touched.empty()) handler_.Discard();
-    absl::Status rewound = RewindToCheckpoints();
-    if (!rewound.ok()) {
-      for (auto& [tp, progress] : progress_) progress.known = false;
-      rebalance_error_ = rewound;
-    }
+    RewindOrForgetPositions();
     return committed.ok() ? retry : committed;
   }
   if (touched.empty()) return 0;
@@ -294,11 +334,7 @@ absl::Status ProjectionRunner::CommitApplied(store::WriteBatch& batch,
       ++stats_.failed_commits;
     }
     // The commit may or may not have landed (a lost reply): the store's checkpoints say.
-    absl::Status rewound = RewindToCheckpoints();
-    if (!rewound.ok()) {
-      for (auto& [tp, progress] : progress_) progress.known = false;
-      rebalance_error_ = rewound;
-    }
+    RewindOrForgetPositions();
     return committed;
   }
   handler_.Committed();

@@ -48,6 +48,13 @@ class Handler {
   virtual absl::Status Apply(const v1::Event& event, const eventlog::Record& source,
                              store::WriteBatch& batch) = 0;
 
+  // True (the default): when Apply rejects an event (or answers UNAVAILABLE), the handler
+  // has already taken back whatever the record's earlier events changed in its own cached
+  // state (StateCache::UndoRecord). False: it has not (it changes cached states in place
+  // and keeps no copy to undo with); the runner then calls Discard() and applies the
+  // batch's earlier records again, which costs a rejection more and every record less.
+  virtual bool UndoesRejectedRecords() const { return true; }
+
   // Called once per batch right before the store commit, after the last Apply: a handler
   // that defers writes (a state changed by several events of the batch, serialized once,
   // see StateCache::Flush) adds them to `batch` here.
@@ -133,9 +140,16 @@ class ProjectionRunner {
   void OnRevoked(const std::vector<eventlog::TopicPartition>& revoked);
   absl::Status AssignAllPartitions();
   // OK also for a dead-lettered record; UNAVAILABLE when the handler asks for a retry.
+  // `rejected`: the handler rejected the record (dead-lettered).
   absl::Status ProcessRecord(const eventlog::Record& record, store::WriteBatch& batch,
                              std::vector<v1::DeadLetter>& dead_letters, int64_t& events,
-                             int64_t& unknown);
+                             int64_t& unknown, bool& rejected);
+  // For a handler that does not undo: Discard(), then `records` again into an empty batch.
+  absl::Status ReapplyRecords(const std::vector<const eventlog::Record*>& records,
+                              store::WriteBatch& batch, int64_t& events, int64_t& unknown);
+  // After a failed or abandoned commit: back to the store's checkpoints, or, if they cannot
+  // be read, unknown positions that the next RunOnce reads first.
+  void RewindOrForgetPositions();
   absl::Status CommitApplied(store::WriteBatch& batch,
                              const std::vector<v1::DeadLetter>& dead_letters,
                              const std::map<eventlog::TopicPartition, int64_t>& touched,

@@ -276,5 +276,87 @@ TEST_F(ProjectionTest, UnavailableFromTheHandlerRetriesInsteadOfDeadLettering) {
   EXPECT_EQ(runner.stats().dead_lettered, 0);
 }
 
+// Counts like CountingHandler, but keeps the counts of the batch in memory and writes them
+// in BeforeCommit, with nothing kept to undo a rejected record with (like a handler that
+// changes cached states in place): the runner must start the batch again instead.
+class DeferringCountingHandler : public Handler {
+ public:
+  absl::Status Apply(const v1::Event& event, const eventlog::Record&, store::WriteBatch&) override {
+    if (event.account() == "late" && !ready) return absl::UnavailableError("not ready yet");
+    if (event.account() == CountingHandler::kPoisonAccount) {
+      return absl::FailedPreconditionError("account 'poison' is refused");
+    }
+    ++pending_[event.account()];
+    return absl::OkStatus();
+  }
+  bool UndoesRejectedRecords() const override { return false; }
+  void BeforeCommit(store::WriteBatch& batch) override {
+    for (const auto& [account, count] : pending_) {
+      batch.HIncrBy(CountingHandler::kCountsKey, account, count);
+    }
+    pending_.clear();
+  }
+  void Discard() override {
+    pending_.clear();
+    ++discards;
+  }
+  void Committed() override { pending_.clear(); }
+
+  bool ready = false;
+  int discards = 0;
+
+ private:
+  std::map<std::string, int64_t> pending_;
+};
+
+TEST_F(ProjectionTest, HandlerThatCannotUndoHasItsBatchAppliedAgainAfterARejection) {
+  // In one batch: counted events, then a record whose good event is followed by a poison
+  // one (its good event is already in the handler's pending counts), then more.
+  Append("acct-1", MakeCountingRecord("acct-1", 2, 1));
+  v1::EventBatch mixed;
+  mixed.ParseFromString(MakeCountingRecord("acct-9", 1, 2));
+  v1::EventBatch poison;
+  poison.ParseFromString(MakeCountingRecord(CountingHandler::kPoisonAccount, 1, 3));
+  *mixed.add_events() = poison.events(0);
+  Append("acct-1", mixed.SerializeAsString());
+  Append("acct-1", MakeCountingRecord("acct-1", 1, 4));
+  DeferringCountingHandler handler;
+  ProjectionRunner runner(*log_, *store_, handler, Options());
+  ASSERT_TRUE(runner.Open().ok());
+  ASSERT_TRUE(ar::testing::WaitFor([&] {
+    runner.RunOnce().IgnoreError();
+    return runner.stats().records == 3;
+  }));
+  EXPECT_EQ(Counts(), (std::map<std::string, int64_t>{{"acct-1", 3}}));
+  EXPECT_EQ(runner.stats().dead_lettered, 1);
+  EXPECT_EQ(runner.stats().events_applied, 3);
+  EXPECT_GE(handler.discards, 1);
+}
+
+TEST_F(ProjectionTest, HandlerThatCannotUndoCommitsWhatCameBeforeAnUnavailableRecord) {
+  Append("early", MakeCountingRecord("early", 2, 0));
+  v1::EventBatch mixed;
+  mixed.ParseFromString(MakeCountingRecord("early", 1, 1));
+  v1::EventBatch late;
+  late.ParseFromString(MakeCountingRecord("late", 3, 2));
+  for (const v1::Event& event : late.events()) *mixed.add_events() = event;
+  const eventlog::LogPosition position = Append("early", mixed.SerializeAsString());
+  DeferringCountingHandler handler;
+  ProjectionRunner runner(*log_, *store_, handler, Options());
+  ASSERT_TRUE(runner.Open().ok());
+  for (int i = 0; i < 3; ++i) runner.RunOnce().IgnoreError();
+  // The record's first event was counted in memory before the second was refused: only
+  // the record before it may be committed.
+  EXPECT_EQ(Counts(), (std::map<std::string, int64_t>{{"early", 2}}));
+  EXPECT_FALSE(runner.WaitForPosition(position, absl::Milliseconds(1)));
+  handler.ready = true;
+  ASSERT_TRUE(ar::testing::WaitFor([&] {
+    runner.RunOnce().IgnoreError();
+    return runner.WaitForPosition(position, absl::Milliseconds(1));
+  }));
+  EXPECT_EQ(Counts(), (std::map<std::string, int64_t>{{"early", 3}, {"late", 3}}));
+  EXPECT_EQ(runner.stats().dead_lettered, 0);
+}
+
 }  // namespace
 }  // namespace ar::projection

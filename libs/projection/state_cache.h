@@ -41,6 +41,10 @@ class StateCache {
     // Committed() keeps up to this many states cached (0: it forgets them all). Beyond it
     // everything is forgotten at once: simple, and a large working set reads the store.
     size_t keep_after_commit = 0;
+    // False: Edit keeps nothing to undo with (no copy of a state changed by an earlier
+    // record of the batch), for a handler whose UndoesRejectedRecords() is false; its
+    // runner starts the batch again instead. UndoRecord then forgets everything.
+    bool undo_records = true;
   };
 
   explicit StateCache(store::Store& store) : store_(store) {}
@@ -80,7 +84,12 @@ class StateCache {
     }
     Entry& entry = cached->second;
     if (!entry.state.has_value() && !create) return nullptr;
-    if (!entry.dirty) {
+    if (!options_.undo_records) {
+      if (!entry.dirty) {
+        entry.dirty = true;
+        dirty_.push_back(key);
+      }
+    } else if (!entry.dirty) {
       // The entry equals the store (or its absence): undoing means forgetting it.
       undo_.push_back({key, false, Entry()});
       entry.dirty = true;
@@ -132,6 +141,10 @@ class StateCache {
   }
   // Restores the cache to how it was at BeginRecord().
   void UndoRecord() {
+    if (!options_.undo_records) {
+      Clear();
+      return;
+    }
     for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
       if (it->had_entry) {
         cache_[it->key] = std::move(it->previous);

@@ -14,6 +14,12 @@ namespace {
 // Payments and account views stay parsed between batches (the handler is their only
 // writer), so a busy account is neither read from the store nor parsed per batch.
 constexpr size_t kStatesKeptAfterCommit = 100'000;
+// States change in place with no copy kept for undoing a rejected record: the runner
+// applies the batch again instead (PaymentsProjection::UndoesRejectedRecords).
+constexpr projection::StateCache<v1::Payment>::Options kPaymentCacheOptions{kStatesKeptAfterCommit,
+                                                                            false};
+constexpr projection::StateCache<v1::PaymentsAccountView>::Options kAccountCacheOptions{
+    kStatesKeptAfterCommit, false};
 
 std::string TenantKey(absl::string_view kind, absl::string_view tenant, absl::string_view rest) {
   return absl::StrCat("pay:", kind, ":", tenant.size(), ":", tenant, ":", rest);
@@ -71,7 +77,7 @@ std::string Keys::Ledger(absl::string_view tenant, absl::string_view currency,
 }
 
 PaymentsProjection::PaymentsProjection(store::Store& store)
-    : payments_(store, {kStatesKeptAfterCommit}), accounts_(store, {kStatesKeptAfterCommit}) {}
+    : payments_(store, kPaymentCacheOptions), accounts_(store, kAccountCacheOptions) {}
 
 void PaymentsProjection::ForgetRecord() { in_record_ = false; }
 
@@ -98,8 +104,6 @@ absl::Status PaymentsProjection::Apply(const v1::Event& event, const eventlog::R
   if (!in_record_ || current_record_.topic() != source.topic ||
       current_record_.partition() != source.partition ||
       current_record_.offset() != source.offset) {
-    payments_.BeginRecord();
-    accounts_.BeginRecord();
     current_record_.set_topic(source.topic);
     current_record_.set_partition(source.partition);
     current_record_.set_offset(source.offset);
@@ -108,12 +112,8 @@ absl::Status PaymentsProjection::Apply(const v1::Event& event, const eventlog::R
   }
   if (skip_record_) return absl::OkStatus();
   absl::Status applied = ApplyEvent(event, current_record_, batch);
-  if (!applied.ok()) {
-    // The runner drops every write of this record; the cached states must follow.
-    payments_.UndoRecord();
-    accounts_.UndoRecord();
-    in_record_ = false;
-  }
+  // The runner then calls Discard() and applies the batch's earlier records again.
+  if (!applied.ok()) in_record_ = false;
   return applied;
 }
 
@@ -124,17 +124,25 @@ absl::Status PaymentsProjection::ApplyEvent(const v1::Event& event, const v1::Lo
   if (tenant.empty() || account.empty()) {
     return absl::InvalidArgumentError("event without tenant or account");
   }
+  // A skipped record must change nothing, and nothing can be undone: both checks come
+  // before any change.
   const std::string* payment_id = PaymentIdOf(event);
-  // Read before anything changes, so that a store error leaves nothing to undo here.
   v1::Payment* payment = nullptr;
   std::string payment_key;
   if (payment_id != nullptr) {
     payment_key = Keys::Payment(tenant, *payment_id);
-    ASSIGN_OR_RETURN(payment, payments_.Edit(payment_key, /*create=*/true));
+    ASSIGN_OR_RETURN(payment, payments_.Edit(payment_key));
+    if (payment != nullptr && event.has_payment_received()) {
+      // The same payment id recorded twice (two accounts raced): the first one stands, and
+      // the allocations that came with the second must not touch it.
+      ++skipped_repeats_;
+      skip_record_ = true;
+      return absl::OkStatus();
+    }
   }
   ASSIGN_OR_RETURN(v1::PaymentsAccountView * view,
                    accounts_.Edit(Keys::Account(tenant, account), /*create=*/true));
-
+  // Changes the view only when it returns true.
   if (payment_id != nullptr && !NoteCommandApplied(*view, event.causation_id(), position)) {
     ++skipped_repeats_;
     skip_record_ = true;
@@ -145,16 +153,8 @@ absl::Status PaymentsProjection::ApplyEvent(const v1::Event& event, const v1::Lo
   EvolveAccountView(*view, event);
 
   if (payment_id != nullptr) {
-    // A payment created by Edit above has no payment id yet.
-    if (!payment->payment_id().empty() && event.has_payment_received()) {
-      // The same payment id recorded twice (two accounts raced): the first one stands, and
-      // the allocations that came with the second must not touch it.
-      ++skipped_repeats_;
-      skip_record_ = true;
-      // Nothing of this record may stay: the account view above is changed already.
-      payments_.UndoRecord();
-      accounts_.UndoRecord();
-      return absl::OkStatus();
+    if (payment == nullptr) {
+      ASSIGN_OR_RETURN(payment, payments_.Edit(payment_key, /*create=*/true));
     }
     const int64_t unapplied_before = payment->unapplied().minor_units();
     const int64_t held_before = payment->held().minor_units();

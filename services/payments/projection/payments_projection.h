@@ -50,6 +50,8 @@ class PaymentsProjection : public projection::Handler {
 
   absl::Status Apply(const v1::Event& event, const eventlog::Record& source,
                      store::WriteBatch& batch) override;
+  // States change in place in the cache, with no copy to undo a rejected record with.
+  bool UndoesRejectedRecords() const override { return false; }
   void BeforeCommit(store::WriteBatch& batch) override;
   void Discard() override;
   void Committed() override;
