@@ -1,6 +1,8 @@
 #include "services/collections/collections_reactor.h"
 
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +15,9 @@
 
 namespace ar::collections {
 namespace {
+
+// Day-close commands in flight at once.
+constexpr size_t kDayCloseWorkers = 16;
 
 // The cause an event gives an AccountCured it leads to; empty: it cannot cure or keep.
 std::string CauseOf(const v1::Event& event) {
@@ -132,27 +137,49 @@ absl::Status CollectionsReactor::DayClosed(const v1::Event& event, const eventlo
 
   ASSIGN_OR_RETURN(std::set<std::string> members,
                    DayCloseCandidates(store_, policy_, region, previous, current));
-  std::string tenant, account, rest;
-
-  for (const std::string& member : members) {
-    if (stopping_) return absl::UnavailableError("collections reactor is stopping");
-    if (!Keys::ParseMember(member, tenant, account, rest)) continue;
-    const std::string command_id = DayCloseCommandId(region, *closed, tenant, account);
-    auto decide = [&]() -> absl::StatusOr<command::Decision> {
-      ASSIGN_OR_RETURN(v1::CollectionsAccount state, LoadAccount(store_, tenant, account));
-      command::Decision decision;
-      decision.command_id = command_id;
-      decision.events =
-          DecideDayClose(policy_, state, region, business_date,
-                         {command_id, absl::ToUnixMicros(absl::Now()), event.event_id()});
-      return decision;
-    };
-    absl::StatusOr<v1::CommandResult> result = executor_.Execute(tenant, account, decide);
-    // UNAVAILABLE (log or store down) retries the whole close; what was decided already
-    // decides nothing the second time.
-    RETURN_IF_ERROR(result.status());
-    if (!result->event_ids().empty()) ++day_close_commands_;
-  }
+  const std::vector<std::string> ordered(members.begin(), members.end());
+  // Accounts are independent: several commands in flight let the log group-commit their
+  // records instead of paying one durable append and one read-model wait per account.
+  std::atomic<size_t> next{0};
+  std::mutex error_mu;
+  absl::Status first_error;
+  auto work = [&] {
+    std::string tenant, account, rest;
+    for (size_t i = next++; i < ordered.size(); i = next++) {
+      if (stopping_) {
+        std::lock_guard lock(error_mu);
+        first_error.Update(absl::UnavailableError("collections reactor is stopping"));
+        return;
+      }
+      if (!Keys::ParseMember(ordered[i], tenant, account, rest)) continue;
+      const std::string command_id = DayCloseCommandId(region, *closed, tenant, account);
+      auto decide = [&]() -> absl::StatusOr<command::Decision> {
+        ASSIGN_OR_RETURN(v1::CollectionsAccount state, LoadAccount(store_, tenant, account));
+        command::Decision decision;
+        decision.command_id = command_id;
+        decision.events =
+            DecideDayClose(policy_, state, region, business_date,
+                           {command_id, absl::ToUnixMicros(absl::Now()), event.event_id()});
+        return decision;
+      };
+      absl::StatusOr<v1::CommandResult> result = executor_.Execute(tenant, account, decide);
+      if (!result.ok()) {
+        // UNAVAILABLE (log or store down) retries the whole close; what was decided
+        // already decides nothing the second time.
+        std::lock_guard lock(error_mu);
+        first_error.Update(result.status());
+        next = ordered.size();
+        return;
+      }
+      if (!result->event_ids().empty()) ++day_close_commands_;
+    }
+  };
+  const size_t workers = std::min<size_t>(kDayCloseWorkers, ordered.size());
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
+  for (std::thread& thread : threads) thread.join();
+  RETURN_IF_ERROR(first_error);
   batch.Set(Keys::ReactorClosed(region), absl::StrCat(closed_day));
   closed_pending_[region] = closed_day;
   return absl::OkStatus();

@@ -134,5 +134,34 @@ TEST_F(CollectionsServiceTest, PromiseKeptAndBrokenThroughTheLog) {
   EXPECT_THAT(harness_.EventsOf("acct-1", v1::Event::kPromiseToPayBroken), SizeIs(0));
 }
 
+TEST_F(CollectionsServiceTest, CrashInTheMiddleOfACloseRedecidesNothing) {
+  harness_.Publish(topics::kInvoicing, Issued("inv-1", 10000, D(2027, 3, 1), a1_));
+  harness_.Publish(topics::kInvoicing, Issued("inv-2", 20000, D(2027, 3, 1), a2_));
+  harness_.WaitIdle();
+  auto state = LoadAccount(harness_.store(), "t1", "acct-1");
+  ASSERT_TRUE(state.ok());
+  harness_.StopService();
+  // The close, and what a reactor that crashed after acct-1's command had published
+  // (twice: the record was re-published before the crash).
+  harness_.Publish(topics::kClock, DayClosed("eu", D(2027, 3, 5)));
+  const std::string command_id =
+      DayCloseCommandId("eu", absl::CivilDay(2027, 3, 5), "t1", "acct-1");
+  std::vector<v1::Event> decided = DecideDayClose(DefaultPolicy(), *state, "eu",
+                                                  absl::CivilDay(2027, 3, 6), {command_id, 1, ""});
+  ASSERT_FALSE(decided.empty());
+  harness_.Publish(topics::kCollections, decided, command_id);
+  harness_.Publish(topics::kCollections, decided, command_id);
+  harness_.StartService();
+  harness_.WaitIdle();
+  EXPECT_THAT(harness_.EventsOf("acct-1", v1::Event::kAccountOverdue),
+              SizeIs(2));  // the two copies
+  EXPECT_THAT(harness_.EventsOf("acct-2", v1::Event::kAccountOverdue), SizeIs(1));
+  EXPECT_GE(harness_.service().projection_handler().skipped_repeats(), 1);
+  auto after = LoadAccount(harness_.store(), "t1", "acct-1");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->invoices(0).dunning_level(), 1);
+  EXPECT_EQ(after->applied_commands_size(), 1);
+}
+
 }  // namespace
 }  // namespace ar::collections
