@@ -1,6 +1,7 @@
 #include "services/credit_risk/domain/credit_rules.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
@@ -225,6 +226,8 @@ bool EvolveAccount(v1::CreditAccountState& state, const v1::Event& event) {
       v1::CreditInvoice& invoice = FindOrAddInvoice(state, issued.invoice_id());
       if (invoice.issued()) return true;  // an id issued once counts once
       invoice.set_issued(true);
+      state.set_issued_invoices(state.issued_invoices() + 1);
+      invoice.set_issued_ordinal(state.issued_invoices());
       invoice.set_currency(issued.total().currency());
       invoice.set_total_minor(issued.total().minor_units());
       invoice.set_due_day(DayOf(issued.due_date()));
@@ -458,6 +461,53 @@ std::optional<HoldRule> EvaluateHold(const std::string& grade, const ScoreInputs
 
 // ---- decisions ----
 
+namespace {
+
+// CreditLimitExceeded when the issued invoice pushes the account's (or its group's) exposure
+// from at or under the limit to above it. Only the account's latest issued invoice is
+// checked: a review replayed long after (a rebuilt reactor) must not find an old invoice
+// "over the limit" because of what happened since.
+absl::Status DecideLimitExceeded(const Review& review, int64_t exposure,
+                                 const v1::CreditDecisionInputs& decided_on,
+                                 const std::function<v1::Event&()>& add) {
+  const v1::CreditAccountState& state = *review.state;
+  const std::string& base = review.fx->base_currency;
+  const auto& invoices = state.invoices();
+  auto invoice = std::find_if(invoices.begin(), invoices.end(), [&](const v1::CreditInvoice& i) {
+    return i.invoice_id() == review.issued_invoice_id;
+  });
+  if (invoice == invoices.end() || OpenAmount(*invoice) <= 0 ||
+      invoice->issued_ordinal() != state.issued_invoices()) {
+    return absl::OkStatus();
+  }
+  v1::CreditAccountState without = state;
+  for (v1::CreditInvoice& other : *without.mutable_invoices()) {
+    if (other.invoice_id() == review.issued_invoice_id) other.set_cancelled(true);
+  }
+  ASSIGN_OR_RETURN(Exposure before, ComputeExposure(without, *review.fx));
+  const int64_t pushed = exposure - before.base_minor;  // the invoice's share, in base
+  auto exceeded = [&](int64_t after, int64_t limit, const std::string& group) {
+    v1::CreditLimitExceeded* event = add().mutable_credit_limit_exceeded();
+    event->set_invoice_id(review.issued_invoice_id);
+    *event->mutable_exposure() = protoconv::MoneyProto(after, base);
+    *event->mutable_limit() = protoconv::MoneyProto(limit, base);
+    event->set_credit_group(group);
+    *event->mutable_inputs() = decided_on;
+    *event->mutable_invoice_amount() = protoconv::MoneyProto(pushed, base);
+  };
+  if (state.has_limit() && exposure > state.limit_minor() &&
+      before.base_minor <= state.limit_minor()) {
+    exceeded(exposure, state.limit_minor(), "");
+  }
+  if (review.group && review.group->exposure_minor > review.group->limit_minor &&
+      review.group->exposure_minor - pushed <= review.group->limit_minor) {
+    exceeded(review.group->exposure_minor, review.group->limit_minor, review.group->group);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<Outcome> DecideReview(const Review& review, const CommandContext& context) {
   const v1::CreditAccountState& state = *review.state;
   const v1::CreditPolicy& policy = *review.policy;
@@ -507,29 +557,7 @@ absl::StatusOr<Outcome> DecideReview(const Review& review, const CommandContext&
     *changed->mutable_inputs() = decided_on;
   }
   if (!review.issued_invoice_id.empty()) {
-    const auto& invoices = state.invoices();
-    auto invoice = std::find_if(invoices.begin(), invoices.end(), [&](const v1::CreditInvoice& i) {
-      return i.invoice_id() == review.issued_invoice_id;
-    });
-    if (invoice != invoices.end() && OpenAmount(*invoice) > 0) {
-      ASSIGN_OR_RETURN(std::optional<int64_t> amount,
-                       ToBase(OpenAmount(*invoice), invoice->currency(), *review.fx));
-      auto exceeded = [&](int64_t exposure, int64_t limit, const std::string& group) {
-        v1::CreditLimitExceeded* event = add().mutable_credit_limit_exceeded();
-        event->set_invoice_id(review.issued_invoice_id);
-        *event->mutable_exposure() = protoconv::MoneyProto(exposure, base);
-        *event->mutable_limit() = protoconv::MoneyProto(limit, base);
-        event->set_credit_group(group);
-        *event->mutable_inputs() = decided_on;
-        *event->mutable_invoice_amount() = protoconv::MoneyProto(amount.value_or(0), base);
-      };
-      if (state.has_limit() && inputs.exposure_base_minor > state.limit_minor()) {
-        exceeded(inputs.exposure_base_minor, state.limit_minor(), "");
-      }
-      if (review.group && review.group->exposure_minor > review.group->limit_minor) {
-        exceeded(review.group->exposure_minor, review.group->limit_minor, review.group->group);
-      }
-    }
+    RETURN_IF_ERROR(DecideLimitExceeded(review, inputs.exposure_base_minor, decided_on, add));
   }
   const std::optional<HoldRule> hold = EvaluateHold(rated ? grade : "", inputs, policy);
   if (hold && !state.on_hold()) {

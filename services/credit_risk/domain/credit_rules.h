@@ -176,8 +176,9 @@ struct Review {
 };
 
 // CreditRatingChanged when the grade differs from the rated one (and the account has an
-// issued invoice), CreditLimitExceeded when the issued invoice leaves the account's or the
-// group's exposure above its limit, CreditHoldPlaced / CreditHoldReleased per policy.
+// issued invoice), CreditLimitExceeded when the issued invoice (the account's latest) pushes
+// the account's or the group's exposure from at or under its limit to above it,
+// CreditHoldPlaced / CreditHoldReleased per policy.
 // Empty when nothing changed or when context.command_id was already applied, so a replayed
 // review publishes nothing.
 absl::StatusOr<Outcome> DecideReview(const Review& review, const CommandContext& context);

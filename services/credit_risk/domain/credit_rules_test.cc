@@ -401,6 +401,20 @@ TEST(CreditReviewTest, LimitExceededForTheAccountAndTheGroup) {
   EXPECT_EQ(events[0].credit_limit_exceeded().credit_group(), "G");
 }
 
+TEST(CreditReviewTest, LimitExceededOnlyWhenTheLatestInvoicePushesOver) {
+  v1::CreditAccountState state =
+      StateOf({LimitSet(1800), Issued(kAccount, "I1", 1000, kDay, kDay + 30),
+               Issued(kAccount, "I2", 1000, kDay, kDay + 30)});
+  state.set_rated_grade("A");
+  // I1 is not the latest invoice: a review of it replayed later decides nothing.
+  EXPECT_TRUE(ReviewOf(state, std::nullopt, "I1").empty());
+  ASSERT_EQ(ReviewOf(state, std::nullopt, "I2").size(), 1u);
+  // Already over the limit before I3: I3 does not push it over.
+  EvolveAccount(state, Issued(kAccount, "I3", 100, kDay, kDay + 30));
+  EXPECT_TRUE(ReviewOf(state, std::nullopt, "I3").empty());
+  EXPECT_EQ(state.invoices(2).issued_ordinal(), 3);
+}
+
 TEST(CreditReviewTest, HoldPlacedAndReleasedWhenCured) {
   v1::CreditAccountState state =
       StateOf({LimitSet(1000), Issued(kAccount, "I1", 1300, kDay, kDay + 30)});
