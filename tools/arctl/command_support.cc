@@ -6,6 +6,10 @@
 
 namespace ar::arctl {
 
+std::unique_ptr<v1::Gateway::Stub> Gateway(Invocation& invocation) {
+  return v1::Gateway::NewStub(invocation.context().channel());
+}
+
 std::vector<FlagSpec> AccountFlags() {
   return {
       {"account", "ID", "customer account id", /*required=*/true},

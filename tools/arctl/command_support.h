@@ -10,9 +10,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ar/v1/common.pb.h"
+#include "ar/v1/gateway.grpc.pb.h"
 #include "tools/arctl/cli.h"
 
 namespace ar::arctl {
+
+// Every command talks to ar.v1.Gateway, as users do (the services behind it are the
+// gateway's business).
+std::unique_ptr<v1::Gateway::Stub> Gateway(Invocation& invocation);
 
 // --account (required), --region (default eu), --subsidiary (default main).
 std::vector<FlagSpec> AccountFlags();

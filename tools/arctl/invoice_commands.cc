@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "ar/v1/invoicing.grpc.pb.h"
+#include "ar/v1/gateway.grpc.pb.h"
 #include "libs/core/status_macros.h"
 #include "tools/arctl/command_support.h"
 #include "tools/arctl/commands.h"
@@ -13,10 +13,6 @@
 
 namespace ar::arctl {
 namespace {
-
-std::unique_ptr<v1::InvoicingService::Stub> Invoicing(Invocation& invocation) {
-  return v1::InvoicingService::NewStub(invocation.context().channel());
-}
 
 std::string StatusLabel(v1::InvoiceStatus status) {
   return EnumLabel(v1::InvoiceStatus_Name(status), "INVOICE_STATUS_");
@@ -102,7 +98,7 @@ absl::Status IssueInvoice(Invocation& invocation) {
   }
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->IssueInvoice(call.get(), request, &result)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->IssueInvoice(call.get(), request, &result)));
   PrintCommandResult(invocation, result, "issued", absl::StrCat("invoice ", request.invoice_id()));
   return absl::OkStatus();
 }
@@ -114,7 +110,7 @@ absl::StatusOr<v1::Invoice> FetchInvoice(Invocation& invocation, const std::stri
   RETURN_IF_ERROR(ApplyMinPosition(invocation, request.mutable_consistency()));
   v1::Invoice invoice;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->GetInvoice(call.get(), request, &invoice)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->GetInvoice(call.get(), request, &invoice)));
   return invoice;
 }
 
@@ -202,7 +198,7 @@ absl::Status ListInvoices(Invocation& invocation) {
   }
   RETURN_IF_ERROR(ApplyMinPosition(invocation, request.mutable_consistency()));
   v1::ListInvoicesResponse all;
-  auto stub = Invoicing(invocation);
+  auto stub = Gateway(invocation);
   do {
     request.set_page_size(std::min(limit - all.invoices_size(), 500));
     v1::ListInvoicesResponse page;
@@ -256,7 +252,7 @@ absl::Status IssueCreditNote(Invocation& invocation) {
   request.set_reason(invocation.GetOr("reason", ""));
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->IssueCreditNote(call.get(), request, &result)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->IssueCreditNote(call.get(), request, &result)));
   PrintCommandResult(
       invocation, result, "issued",
       absl::StrCat("credit note ", request.credit_note_id(), " on invoice ", request.invoice_id()));
@@ -271,7 +267,7 @@ absl::Status CancelInvoice(Invocation& invocation) {
   ASSIGN_OR_RETURN(*request.mutable_cancel_date(), DateOrToday(invocation, "date"));
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->CancelInvoice(call.get(), request, &result)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->CancelInvoice(call.get(), request, &result)));
   PrintCommandResult(invocation, result, "cancelled",
                      absl::StrCat("invoice ", request.invoice_id()));
   return absl::OkStatus();
@@ -289,7 +285,7 @@ absl::Status DisputeInvoice(Invocation& invocation) {
   }
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->DisputeInvoice(call.get(), request, &result)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->DisputeInvoice(call.get(), request, &result)));
   PrintCommandResult(invocation, result, "disputed",
                      absl::StrCat("invoice ", request.invoice_id()));
   return absl::OkStatus();
@@ -303,7 +299,7 @@ absl::Status ResolveDispute(Invocation& invocation) {
   ASSIGN_OR_RETURN(*request.mutable_resolution_date(), DateOrToday(invocation, "date"));
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->ResolveDispute(call.get(), request, &result)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->ResolveDispute(call.get(), request, &result)));
   PrintCommandResult(invocation, result, "resolved the dispute on",
                      absl::StrCat("invoice ", request.invoice_id()));
   return absl::OkStatus();
@@ -316,7 +312,7 @@ absl::Status ShowBalance(Invocation& invocation) {
   RETURN_IF_ERROR(ApplyMinPosition(invocation, request.mutable_consistency()));
   v1::OpenBalance balance;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Invoicing(invocation)->GetOpenBalance(call.get(), request, &balance)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->GetOpenBalance(call.get(), request, &balance)));
   if (invocation.json()) {
     invocation.out() << ToJson(balance) << "\n";
     return absl::OkStatus();

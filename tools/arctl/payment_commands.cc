@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "ar/v1/payments.grpc.pb.h"
+#include "ar/v1/gateway.grpc.pb.h"
 #include "libs/core/status_macros.h"
 #include "tools/arctl/command_support.h"
 #include "tools/arctl/commands.h"
@@ -12,10 +12,6 @@
 
 namespace ar::arctl {
 namespace {
-
-std::unique_ptr<v1::PaymentsService::Stub> Payments(Invocation& invocation) {
-  return v1::PaymentsService::NewStub(invocation.context().channel());
-}
 
 // "bank-transfer" -> PAYMENT_METHOD_BANK_TRANSFER.
 absl::StatusOr<v1::PaymentMethod> ParseMethod(const std::string& text) {
@@ -58,7 +54,7 @@ absl::Status RecordPayment(Invocation& invocation) {
   }
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Payments(invocation)->RecordPayment(call.get(), request, &result)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->RecordPayment(call.get(), request, &result)));
   PrintCommandResult(invocation, result, "recorded",
                      absl::StrCat("payment ", request.payment_id()));
   return absl::OkStatus();
@@ -102,7 +98,7 @@ absl::Status ShowPayment(Invocation& invocation) {
   RETURN_IF_ERROR(ApplyMinPosition(invocation, request.mutable_consistency()));
   v1::Payment payment;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Payments(invocation)->GetPayment(call.get(), request, &payment)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->GetPayment(call.get(), request, &payment)));
   if (invocation.json()) {
     invocation.out() << ToJson(payment) << "\n";
   } else {
@@ -117,7 +113,7 @@ absl::Status ListPayments(Invocation& invocation) {
   request.set_account(*invocation.Get("account"));
   RETURN_IF_ERROR(ApplyMinPosition(invocation, request.mutable_consistency()));
   v1::ListPaymentsResponse all;
-  auto stub = Payments(invocation);
+  auto stub = Gateway(invocation);
   do {
     v1::ListPaymentsResponse page;
     auto call = invocation.context().NewCall();
@@ -157,7 +153,7 @@ absl::Status ReversePayment(Invocation& invocation) {
   ASSIGN_OR_RETURN(*request.mutable_reversal_date(), DateOrToday(invocation, "date"));
   v1::CommandResult result;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Payments(invocation)->ReversePayment(call.get(), request, &result)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->ReversePayment(call.get(), request, &result)));
   PrintCommandResult(invocation, result, "reversed",
                      absl::StrCat("payment ", request.payment_id()));
   return absl::OkStatus();
@@ -175,7 +171,7 @@ absl::Status ShowStatement(Invocation& invocation) {
   RETURN_IF_ERROR(ApplyMinPosition(invocation, request.mutable_consistency()));
   v1::Statement statement;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Payments(invocation)->GetStatement(call.get(), request, &statement)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->GetStatement(call.get(), request, &statement)));
   if (invocation.json()) {
     invocation.out() << ToJson(statement) << "\n";
     return absl::OkStatus();
@@ -211,7 +207,7 @@ absl::Status ShowUnapplied(Invocation& invocation) {
   RETURN_IF_ERROR(ApplyMinPosition(invocation, request.mutable_consistency()));
   v1::UnappliedCash cash;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Payments(invocation)->GetUnappliedCash(call.get(), request, &cash)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->GetUnappliedCash(call.get(), request, &cash)));
   if (invocation.json()) {
     invocation.out() << ToJson(cash) << "\n";
     return absl::OkStatus();
