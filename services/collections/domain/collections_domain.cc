@@ -87,6 +87,8 @@ class EventSink {
 
   v1::Event& Add() {
     v1::Event& event = events_.emplace_back();
+    // A probe (no command: "is anything due?") needs no envelope or derived ids.
+    if (context_.command_id.empty()) return event;
     protoconv::StampEnvelope(
         event, account_,
         core::DerivedEventId(context_.command_id, absl::StrCat("/", events_.size() - 1)),

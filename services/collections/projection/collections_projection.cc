@@ -368,8 +368,7 @@ absl::Status CollectionsProjection::ApplyDayClosed(const v1::Event& event,
     } else {
       dates_before.erase(region);
     }
-    v1::CollectionsAccount after = *stored_account;
-    PutAccount(*stored_account, dates_before, std::move(after), dates_after, /*day_close=*/true,
+    PutAccount(*stored_account, dates_before, *stored_account, dates_after, /*day_close=*/true,
                batch);
   }
   return absl::OkStatus();
@@ -391,7 +390,7 @@ bool CollectionsProjection::NeedsAttention(const v1::CollectionsAccount& account
                                            const BusinessDates& dates) const {
   auto today = dates.find(account.region());
   if (today == dates.end()) return false;
-  static const CommandContext* const kProbe = new CommandContext{"attention", 0, ""};
+  static const CommandContext* const kProbe = new CommandContext{};
   return !DecideDayClose(policy_, account, account.region(), today->second, *kProbe).empty();
 }
 
@@ -443,7 +442,8 @@ void CollectionsProjection::PutAccount(const v1::CollectionsAccount& before,
   }
 
   if (!after.region().empty()) {
-    const bool needed = NeedsAttention(before, dates_before);
+    // A day close writes the mark whatever it was, so it need not know the old one.
+    const bool needed = !day_close && NeedsAttention(before, dates_before);
     const bool needs = NeedsAttention(after, dates_after);
     // A day close re-evaluates every member, so a stale one is dropped there.
     if (needs && (!needed || day_close)) {
@@ -452,6 +452,8 @@ void CollectionsProjection::PutAccount(const v1::CollectionsAccount& before,
       ZRem(batch, Keys::Attention(after.region()), member);
     }
   }
+  // A day close changes what is derived from the state, never the state itself.
+  if (day_close) return;
   std::string key = Keys::Account(tenant, after.account());
   accounts_.Put(key, std::move(after), batch);
 }
