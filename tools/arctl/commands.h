@@ -12,8 +12,15 @@ namespace ar::arctl {
 std::vector<CommandSpec>
 InvoiceCommands();  // invoice issue|show|list|credit-note|cancel|dispute|resolve, balance
 std::vector<CommandSpec>
-PaymentCommands();                         // payment record|show|list|reverse, statement, unapplied
-std::vector<CommandSpec> ClockCommands();  // clock advance|show
+PaymentCommands();  // payment record|show|list|reverse, statement, unapplied
+// credit set-limit|fx-rate|show
+std::vector<CommandSpec> CreditCommands();
+// promise record, writeoff, overdue, aging, kpis
+std::vector<CommandSpec> CollectionsCommands();
+// customer, watch
+std::vector<CommandSpec> GatewayCommands();
+// clock advance|show
+std::vector<CommandSpec> ClockCommands();
 std::vector<CommandSpec> SystemCommands();  // health
 
 std::vector<CommandSpec> AllCommands();

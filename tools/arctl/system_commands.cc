@@ -48,7 +48,8 @@ std::vector<CommandSpec> SystemCommands() {
 std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
   for (std::vector<CommandSpec> (*group)() :
-       {InvoiceCommands, PaymentCommands, ClockCommands, SystemCommands}) {
+       {InvoiceCommands, PaymentCommands, CreditCommands, CollectionsCommands, GatewayCommands,
+        ClockCommands, SystemCommands}) {
     for (CommandSpec& command : group()) all.push_back(std::move(command));
   }
   return all;
