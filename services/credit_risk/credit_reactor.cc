@@ -77,7 +77,8 @@ absl::Status CreditReactor::WaitForProjection(const eventlog::Record& source) {
 absl::Status CreditReactor::Apply(const v1::Event& event, const eventlog::Record& source,
                                   store::WriteBatch&) {
   const bool day_closed = event.has_business_day_closed();
-  if (!day_closed && !TriggersReview(event)) return absl::OkStatus();
+  const bool fx = event.has_fx_rate_set();
+  if (!day_closed && !fx && !TriggersReview(event)) return absl::OkStatus();
   const std::string record_key =
       absl::StrCat(source.topic, "/", source.partition, "@", source.offset, "/",
                    event.tenant().size(), ":", event.tenant(), ":", event.account());
@@ -85,6 +86,7 @@ absl::Status CreditReactor::Apply(const v1::Event& event, const eventlog::Record
   if (record_key == last_record_ && !event.has_invoice_issued()) return absl::OkStatus();
   RETURN_IF_ERROR(WaitForProjection(source));
   if (day_closed) return DayClosed(event);
+  if (fx) return FxRateChanged(event);
   if (event.tenant().empty() || event.account().empty()) return absl::OkStatus();
   Trigger trigger;
   trigger.command_id = ReviewCommandId(event.event_id());
@@ -109,6 +111,56 @@ absl::Status CreditReactor::DayClosed(const v1::Event& event) {
   ASSIGN_OR_RETURN(std::vector<store::ScoredMember> members,
                    store_.ZRange(Keys::DueIndex(region), overdue));
   const std::string date = core::FormatDate(closed);
+  std::vector<std::pair<std::string, std::string>> accounts;
+  for (const store::ScoredMember& member : members) {
+    std::string tenant, account;
+    if (!Keys::ParseDueMember(member.member, tenant, account)) {
+      return absl::DataLossError(absl::StrCat("bad due-index member ", member.member));
+    }
+    accounts.emplace_back(std::move(tenant), std::move(account));
+  }
+  return ReviewMany(
+      accounts,
+      [&](const std::string& tenant, const std::string& account) {
+        Trigger trigger;
+        trigger.command_id = DayCloseCommandId(region, date, tenant, account);
+        trigger.event_id = event.event_id();
+        trigger.day = business_day;
+        return trigger;
+      },
+      event.correlation_id());
+}
+
+absl::Status CreditReactor::FxRateChanged(const v1::Event& event) {
+  const v1::FxRateSet& set = event.fx_rate_set();
+  if (set.to_currency() != settings_.base_currency || event.tenant().empty()) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::vector<store::ScoredMember> members,
+                   store_.ZRange(Keys::CurrencyIndex(event.tenant(), set.from_currency()),
+                                 store::RangeOptions{}));
+  std::vector<std::pair<std::string, std::string>> accounts;
+  for (store::ScoredMember& member : members) {
+    accounts.emplace_back(event.tenant(), std::move(member.member));
+  }
+  ASSIGN_OR_RETURN(absl::CivilDay effective,
+                   protoconv::DayFromProto(set.effective_date(), "effective_date"));
+  return ReviewMany(
+      accounts,
+      [&](const std::string&, const std::string& account) {
+        Trigger trigger;
+        trigger.command_id = FxReviewCommandId(event.event_id(), account);
+        trigger.event_id = event.event_id();
+        trigger.day = core::DayNumber(effective);
+        return trigger;
+      },
+      event.correlation_id());
+}
+
+absl::Status CreditReactor::ReviewMany(
+    const std::vector<std::pair<std::string, std::string>>& accounts,
+    const std::function<Trigger(const std::string&, const std::string&)>& trigger_of,
+    const std::string& correlation_id) {
   // The accounts are independent and each review waits for its own record to be durable
   // and applied, so several run at once (the log group-commits their records); the
   // executor still serializes commands of one account.
@@ -116,27 +168,19 @@ absl::Status CreditReactor::DayClosed(const v1::Event& event) {
   std::mutex error_mu;
   absl::Status first_error;
   auto work = [&] {
-    for (size_t i = next++; i < members.size(); i = next++) {
-      absl::Status reviewed;
-      std::string tenant, account;
-      if (!Keys::ParseDueMember(members[i].member, tenant, account)) {
-        reviewed = absl::DataLossError(absl::StrCat("bad due-index member ", members[i].member));
-      } else {
-        Trigger trigger;
-        trigger.command_id = DayCloseCommandId(region, date, tenant, account);
-        trigger.event_id = event.event_id();
-        trigger.day = business_day;
-        reviewed = ReviewAccount(tenant, account, trigger, event.correlation_id());
-      }
+    for (size_t i = next++; i < accounts.size(); i = next++) {
+      const auto& [tenant, account] = accounts[i];
+      absl::Status reviewed =
+          ReviewAccount(tenant, account, trigger_of(tenant, account), correlation_id);
       if (!reviewed.ok()) {
         std::lock_guard lock(error_mu);
         if (first_error.ok()) first_error = reviewed;
-        next = members.size();  // stop handing out work
+        next = accounts.size();  // stop handing out work
       }
     }
   };
   std::vector<std::thread> workers;
-  const size_t parallel = std::min<size_t>(kDayCloseParallelism, members.size());
+  const size_t parallel = std::min<size_t>(kReviewParallelism, accounts.size());
   for (size_t w = 1; w < parallel; ++w) workers.emplace_back(work);
   work();
   for (std::thread& worker : workers) worker.join();

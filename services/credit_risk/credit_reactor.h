@@ -10,12 +10,18 @@
 // "review:<event id>"). A BusinessDayClosed(D) of a region reviews only the accounts of the
 // region's due-date index with an invoice due before B = D + 1 (the only ones whose days
 // past due moved), one command per account ("dayclose:<region>:<D>:<tenant>:<account>").
+// An FxRateSet into the base currency reviews the tenant's accounts with open invoices in
+// that currency ("fxreview:<event id>:<account>"): utilisation moves with the rate.
 // A review decides on the current state and publishes only what changed, so replaying a
 // record after a crash, or a duplicate day close, publishes nothing new, and a batch
 // published twice is skipped by the projection (same command id).
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "libs/command/command_executor.h"
@@ -26,8 +32,8 @@
 namespace ar::credit {
 
 inline constexpr char kReactorProjectionName[] = "credit-reactor";
-// How many accounts a day close reviews at once.
-inline constexpr size_t kDayCloseParallelism = 32;
+// How many accounts a day close or an FX change reviews at once.
+inline constexpr size_t kReviewParallelism = 32;
 
 class CreditReactor : public projection::Handler {
  public:
@@ -55,6 +61,12 @@ class CreditReactor : public projection::Handler {
   absl::Status ReviewAccount(const std::string& tenant, const std::string& account,
                              const Trigger& trigger, const std::string& correlation_id);
   absl::Status DayClosed(const v1::Event& event);
+  absl::Status FxRateChanged(const v1::Event& event);
+  // Reviews (tenant, account) pairs, up to kReviewParallelism at once.
+  absl::Status ReviewMany(
+      const std::vector<std::pair<std::string, std::string>>& accounts,
+      const std::function<Trigger(const std::string&, const std::string&)>& trigger_of,
+      const std::string& correlation_id);
 
   store::Store& store_;
   command::CommandExecutor& executor_;

@@ -214,5 +214,30 @@ TEST_F(CreditRiskServiceTest, UtilisationHoldsFollowBouncesAndWriteOffs) {
   EXPECT_EQ(profile.score(), 1000 - 75 - 25);
 }
 
+TEST_F(CreditRiskServiceTest, AnFxMoveReviewsTheAccountsHoldingThatCurrency) {
+  auto fx = [&](int64_t rate_nano) {
+    v1::SetFxRateRequest request;
+    request.set_tenant(kTenant);
+    request.set_from_currency("USD");
+    request.set_to_currency("EUR");
+    request.set_rate_nano(rate_nano);
+    *request.mutable_effective_date() = protoconv::DayToProto(kDay);
+    ASSERT_TRUE(harness_.api().SetFxRate(request).ok());
+    harness_.WaitIdle();
+  };
+  fx(1'000'000'000);
+  ASSERT_TRUE(harness_.api().SetCreditLimit(LimitRequest("U", "sub-1", 100000, "", 0, "")).ok());
+  ASSERT_TRUE(harness_.api().SetCreditLimit(LimitRequest("E", "sub-1", 100000, "", 0, "")).ok());
+  harness_.Publish(topics::kInvoicing, {Issued("U", "I1", 100000, kDay, kDay + 30, "USD")});
+  harness_.Publish(topics::kInvoicing, {Issued("E", "I2", 100000, kDay, kDay + 30)});
+  harness_.WaitIdle();
+  const int64_t reviews = harness_.service().reactor_handler().reviews();
+  fx(1'300'000'000);  // USD 1000.00 is now EUR 1300.00: 130 % of U's limit
+  EXPECT_EQ(harness_.service().reactor_handler().reviews(), reviews + 1);  // U only
+  EXPECT_THAT(Decisions(harness_.CreditEvents()),
+              ElementsAre("E rating ->A 950", "U hold utilisation>12000bp", "U rating ->A 950"));
+  EXPECT_EQ(Profile("U").utilisation_bp(), 13000);
+}
+
 }  // namespace
 }  // namespace ar::credit

@@ -684,6 +684,10 @@ std::string ReviewCommandId(absl::string_view source_event_id) {
   return absl::StrCat("review:", source_event_id);
 }
 
+std::string FxReviewCommandId(absl::string_view fx_event_id, absl::string_view account) {
+  return absl::StrCat("fxreview:", fx_event_id, ":", account);
+}
+
 std::string DayCloseCommandId(absl::string_view region, absl::string_view date,
                               absl::string_view tenant, absl::string_view account) {
   return absl::StrCat("dayclose:", region, ":", date, ":", tenant.size(), ":", tenant, ":",

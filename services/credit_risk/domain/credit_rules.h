@@ -201,6 +201,7 @@ absl::StatusOr<Outcome> DecideSetFxRate(const v1::SetFxRateRequest& request,
 
 // Command ids of the reactor's decisions.
 std::string ReviewCommandId(absl::string_view source_event_id);
+std::string FxReviewCommandId(absl::string_view fx_event_id, absl::string_view account);
 std::string DayCloseCommandId(absl::string_view region, absl::string_view date,
                               absl::string_view tenant, absl::string_view account);
 

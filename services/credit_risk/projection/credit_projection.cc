@@ -1,5 +1,6 @@
 #include "services/credit_risk/projection/credit_projection.h"
 
+#include <set>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -34,6 +35,14 @@ bool ConcernsAccount(const v1::Event& event) {
   return IsHistoryEvent(event) || IsOwnDecision(event);
 }
 
+std::set<std::string> OpenCurrencies(const v1::CreditAccountState& state) {
+  std::set<std::string> currencies;
+  for (const v1::CreditInvoice& invoice : state.invoices()) {
+    if (OpenAmount(invoice) > 0) currencies.insert(invoice.currency());
+  }
+  return currencies;
+}
+
 std::string GroupValue(int64_t set_at_micros, int64_t group_limit) {
   return absl::StrCat(set_at_micros, ":", group_limit);
 }
@@ -57,6 +66,9 @@ std::string Keys::Grade(absl::string_view tenant, absl::string_view grade) {
 std::string Keys::Limited(absl::string_view tenant) { return ScopedKey("limited", tenant, ""); }
 std::string Keys::Group(absl::string_view tenant, absl::string_view group) {
   return ScopedKey("group", tenant, group);
+}
+std::string Keys::CurrencyIndex(absl::string_view tenant, absl::string_view currency) {
+  return ScopedKey("ccy", tenant, currency);
 }
 std::string Keys::DueMember(absl::string_view tenant, absl::string_view account) {
   return absl::StrCat(tenant.size(), ":", tenant, ":", account);
@@ -189,7 +201,16 @@ absl::Status CreditProjection::ApplyEvent(const v1::Event& event, const v1::LogP
   const std::string old_grade = state.rated_grade();
   const std::string old_group = state.credit_group();
   const std::optional<int64_t> old_due = EarliestOpenDueDay(state);
+  const std::set<std::string> old_currencies = OpenCurrencies(state);
   EvolveAccount(state, event);
+  const std::set<std::string> currencies = OpenCurrencies(state);
+  for (const std::string& currency : old_currencies) {
+    if (!currencies.contains(currency)) batch.ZRem(Keys::CurrencyIndex(tenant, currency), account);
+  }
+  for (const std::string& currency : currencies) {
+    if (!old_currencies.contains(currency))
+      batch.ZAdd(Keys::CurrencyIndex(tenant, currency), account, 0);
+  }
 
   if (event.has_credit_rating_changed()) {
     if (!old_grade.empty()) batch.ZRem(Keys::Grade(tenant, old_grade), account);

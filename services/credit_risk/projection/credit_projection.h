@@ -14,6 +14,8 @@
 //   cr:grade:<n>:<tenant>:<grade>          ZSET account by rated score
 //   cr:limited:<n>:<tenant>:               ZSET account (score 0): accounts with a limit
 //   cr:group:<n>:<tenant>:<group>          HASH account -> "<set_at micros>:<group limit>"
+//   cr:ccy:<n>:<tenant>:<currency>         ZSET account (score 0): accounts with open
+//                                          invoices in the currency (an FX change reviews them)
 //
 // Everything written is a function of the events, not of the order of the topics: invoice
 // facts commute (an allocation before its invoice waits on an entry with issued = false),
@@ -51,6 +53,7 @@ struct Keys {
   static std::string Grade(absl::string_view tenant, absl::string_view grade);
   static std::string Limited(absl::string_view tenant);
   static std::string Group(absl::string_view tenant, absl::string_view group);
+  static std::string CurrencyIndex(absl::string_view tenant, absl::string_view currency);
   // The member of DueIndex for an account, and back.
   static std::string DueMember(absl::string_view tenant, absl::string_view account);
   static bool ParseDueMember(absl::string_view member, std::string& tenant, std::string& account);

@@ -144,8 +144,10 @@ TEST(CreditProjectionTest, DueIndexFollowsTheEarliestOpenInvoice) {
   EXPECT_EQ(model.Range(Keys::DueIndex(kRegion))[0].score, core::DayNumber(kDay + 10));
   model.Apply({topics::kPayments, 0, {Allocated(kAccount, "P1", "I1", 1000, kDay)}});
   EXPECT_EQ(model.Range(Keys::DueIndex(kRegion))[0].score, core::DayNumber(kDay + 20));
+  EXPECT_EQ(model.Range(Keys::CurrencyIndex(kTenant, "EUR")).size(), 1u);
   model.Apply({topics::kCollections, 0, {WrittenOff(kAccount, "I2")}});
   EXPECT_TRUE(model.Range(Keys::DueIndex(kRegion)).empty());
+  EXPECT_TRUE(model.Range(Keys::CurrencyIndex(kTenant, "EUR")).empty());
   std::string tenant, account;
   ASSERT_TRUE(Keys::ParseDueMember(Keys::DueMember("t:1", "a:b"), tenant, account));
   EXPECT_EQ(tenant, "t:1");
