@@ -32,8 +32,10 @@ class FeederTest : public ::testing::Test {
   static void SetUpTestSuite() {
     data_ = new ar::testing::TempDir();
     // Credit holds only flag new invoices, so the history's invoices all land whatever
-    // credit-risk decides about the accounts (it is not what this test is about).
-    suite_ = new SuiteProcess(data_->path(), {"--credit_hold_policy=flag"});
+    // credit-risk decides about the accounts (it is not what this test is about). Without
+    // the wall clock the business dates are the ones the feed closes, not today's (with
+    // today's, every past-dated invoice would be months overdue as it lands).
+    suite_ = new SuiteProcess(data_->path(), {"--credit_hold_policy=flag", "--wall_clock=false"});
     start_status_ = new absl::Status(suite_->Start());
   }
   static void TearDownTestSuite() {
