@@ -305,6 +305,29 @@ TEST_F(GatewayApiTest, ServiceWithoutAddressIsUnimplemented) {
   grpc::Status status = stub_->RecordPayment(&context, Payment("pay-1", 100), &result);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(status.error_message(), HasSubstr("payments_address"));
+
+  // GetCustomer360 still answers the invoicing parts and names the missing one.
+  v1::CommandResult issued;
+  {
+    grpc::ClientContext issue_context;
+    ASSERT_TRUE(stub_->IssueInvoice(&issue_context, Invoice("inv-1"), &issued).ok());
+  }
+  v1::GetCustomer360Request request;
+  request.set_tenant("acme");
+  request.set_account("C-1");
+  *request.mutable_consistency()->mutable_min_position() = issued.position();
+  v1::Customer360 customer;
+  grpc::ClientContext customer_context;
+  ASSERT_TRUE(stub_->GetCustomer360(&customer_context, request, &customer).ok());
+  EXPECT_EQ(customer.open_invoices_size(), 1);
+  bool cash_missing = false;
+  for (const auto& error : customer.section_errors()) {
+    if (error.section() == "unapplied_cash") {
+      cash_missing = true;
+      EXPECT_EQ(error.code(), grpc::StatusCode::UNIMPLEMENTED);
+    }
+  }
+  EXPECT_TRUE(cash_missing);
 }
 
 TEST_F(GatewayApiTest, HealthIsServing) {
@@ -321,6 +344,7 @@ TEST_F(GatewayApiTest, SubscribeOverdueResumesByCursorOverGrpc) {
   std::vector<std::string> received;
   {
     grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));  // never hang
     v1::SubscribeOverdueRequest request;
     request.mutable_filter()->set_tenant("acme");
     auto reader = stub_->SubscribeOverdue(&context, request);
@@ -343,6 +367,7 @@ TEST_F(GatewayApiTest, SubscribeOverdueResumesByCursorOverGrpc) {
   PublishOverdue("o3", 3);  // while nobody listens
   {
     grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));  // never hang
     v1::SubscribeOverdueRequest request;
     request.mutable_filter()->set_tenant("acme");
     request.set_cursor(cursor);

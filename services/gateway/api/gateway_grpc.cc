@@ -81,7 +81,8 @@ class Customer360Call {
                   const v1::GetCustomer360Request& request, int32_t recent_events)
       : reactor_(reactor), response_(response), request_(request), recent_events_(recent_events) {}
 
-  void Start(v1::InvoicingService::Stub& invoicing, v1::PaymentsService::Stub& payments,
+  // `payments` may be null (no address): its section is then reported missing.
+  void Start(v1::InvoicingService::Stub& invoicing, v1::PaymentsService::Stub* payments,
              std::unique_ptr<grpc::ClientContext> invoices_context,
              std::unique_ptr<grpc::ClientContext> balance_context,
              std::unique_ptr<grpc::ClientContext> cash_context, int32_t max_invoices) {
@@ -116,11 +117,16 @@ class Customer360Call {
                                         balance_status_ = FromService("invoicing", status);
                                         Done();
                                       });
-    payments.async()->GetUnappliedCash(cash_context_.get(), &cash_request_, &cash_,
-                                       [this](grpc::Status status) {
-                                         cash_status_ = FromService("payments", status);
-                                         Done();
-                                       });
+    if (payments == nullptr) {
+      cash_status_ = NotReachable("payments");
+      Done();
+      return;
+    }
+    payments->async()->GetUnappliedCash(cash_context_.get(), &cash_request_, &cash_,
+                                        [this](grpc::Status status) {
+                                          cash_status_ = FromService("payments", status);
+                                          Done();
+                                        });
   }
 
  private:
@@ -255,15 +261,11 @@ class OverdueStreamReactor final : public grpc::ServerWriteReactor<v1::OverdueUp
   void WriteNext() {
     std::shared_ptr<const v1::OverdueUpdate> update;
     std::optional<absl::Status> end;
-    grpc::WriteOptions options;
     {
       std::lock_guard lock(mu_);
       if (writing_ || finishing_) return;
       OverdueSubscription::Next next = subscription_->TryNext([this] { WriteNext(); });
       if (next.update) {
-        // More queued: let gRPC hold this one and send it with the next (one syscall for
-        // a burst instead of one per update). The last of a burst goes out unhinted.
-        if (next.more) options.set_buffer_hint();
         writing_ = true;
         written_ = next.update;
         update = std::move(next.update);
@@ -273,7 +275,9 @@ class OverdueStreamReactor final : public grpc::ServerWriteReactor<v1::OverdueUp
       }
     }
     if (update) {
-      StartWrite(update.get(), options);  // `written_` keeps it alive until OnWriteDone
+      // No buffer hint even when more are queued: a hinted write may complete only once
+      // something else flushes the connection, and the next write waits for it.
+      StartWrite(update.get());  // `written_` keeps it alive until OnWriteDone
     } else if (end) {
       context_->AddTrailingMetadata(kResumeCursorTrailer, subscription_->resume_cursor());
       Finish(core::ToGrpcStatus(*end));  // nothing of this object is touched afterwards
@@ -335,14 +339,13 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetCustomer360(
                                         "recent_events_limit must not be negative"));
   }
   if (!invoicing_) return Answer(context, NotReachable("invoicing"));
-  if (!payments_) return Answer(context, NotReachable("payments"));
   const int32_t recent_events =
       request->recent_events_limit() == 0
           ? options_.customer360_default_recent_events
           : std::min(request->recent_events_limit(), options_.customer360_max_recent_events);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto* call = new Customer360Call(reactor, response, *request, recent_events);
-  call->Start(*invoicing_, *payments_, Downstream(context), Downstream(context),
+  call->Start(*invoicing_, payments_.get(), Downstream(context), Downstream(context),
               Downstream(context), options_.customer360_max_invoices);
   return reactor;
 }

@@ -46,7 +46,6 @@ OverdueSubscription::Next OverdueSubscription::TakeLocked() {
   if (queue_.empty()) return Next{};
   Next next{std::move(queue_.front()), std::nullopt};
   queue_.pop_front();
-  next.more = !queue_.empty();
   last_cursor_ = next.update->cursor();
   return next;
 }

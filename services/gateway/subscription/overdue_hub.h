@@ -79,7 +79,6 @@ class OverdueSubscription {
   struct Next {
     std::shared_ptr<const v1::OverdueUpdate> update;  // set: deliver it
     std::optional<absl::Status> ended;                // set: the stream is over
-    bool more = false;  // more updates are queued behind this one (a writer may batch)
   };
 
   // The next update, or the end; with neither, `on_available` is armed and runs once
