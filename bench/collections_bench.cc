@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "libs/core/dates.h"
 #include "libs/core/topics.h"
 #include "libs/protoconv/protoconv.h"
@@ -81,9 +82,14 @@ class World {
     const int64_t previous = core::DayNumber(business_date());
     closed_ += 1;
     const int64_t visited_before = handler_.accounts_visited_by_closes();
+    const absl::Time start = absl::Now();
     Apply({DayClosed("eu", protoconv::DayToProto(closed_))}, topics::kClock);
+    const absl::Time projected = absl::Now();
     const std::set<std::string> candidates = DayCloseCandidatesNow(previous);
     const int64_t events = DecideAll(candidates);
+    // Wall time of the projection's part (1.) and of decisions + their application (2.+3.).
+    state.counters["projection_ms"] = absl::ToDoubleMilliseconds(projected - start);
+    state.counters["decisions_ms"] = absl::ToDoubleMilliseconds(absl::Now() - projected);
     state.counters["accounts_visited"] =
         static_cast<double>(handler_.accounts_visited_by_closes() - visited_before);
     state.counters["accounts_decided"] = static_cast<double>(candidates.size());
