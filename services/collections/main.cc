@@ -1,20 +1,16 @@
 // ar-collections: the collections service as its own process. Wiring only.
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "libs/servicekit/backends.h"
 #include "libs/servicekit/flags.h"
 #include "libs/servicekit/grpc_server.h"
+#include "services/collections/collections_flags.h"
 #include "services/collections/collections_service.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50064", "gRPC listen address");
-ABSL_FLAG(std::string, collections_policy, "",
-          "collections policy file (ar.v1.CollectionsPolicy in protobuf text format, e.g. "
-          "config/collections.textproto); empty: the built-in defaults");
 ABSL_FLAG(absl::Duration, read_wait_timeout, absl::Seconds(5),
           "how long a query waits for ReadConsistency.min_position");
 ABSL_FLAG(absl::Duration, shutdown_deadline, absl::Seconds(10),
@@ -27,23 +23,13 @@ int Fail(const char* what, const absl::Status& status) {
   return 1;
 }
 
-absl::StatusOr<ar::v1::CollectionsPolicy> LoadPolicy(const std::string& path) {
-  if (path.empty()) return ar::collections::DefaultPolicy();
-  std::ifstream file(path);
-  if (!file) return absl::NotFoundError("cannot read " + path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return ar::collections::ParsePolicy(text.str());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   ar::servicekit::BlockTerminationSignals();
   ar::servicekit::ParseFlagsAndEnvironment(argc, argv);
 
-  absl::StatusOr<ar::v1::CollectionsPolicy> policy =
-      LoadPolicy(absl::GetFlag(FLAGS_collections_policy));
+  absl::StatusOr<ar::v1::CollectionsPolicy> policy = ar::collections::PolicyFromFlags();
   if (!policy.ok()) return Fail("policy", policy.status());
   absl::StatusOr<ar::servicekit::BackendSettings> backend =
       ar::servicekit::BackendSettingsFromFlags();

@@ -12,6 +12,7 @@
 #include "libs/servicekit/flags.h"
 #include "libs/servicekit/grpc_server.h"
 #include "services/clock/clock_flags.h"
+#include "services/collections/collections_flags.h"
 #include "services/credit_risk/credit_flags.h"
 #include "services/suite/suite.h"
 
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
   auto credit_settings = ar::credit::SettingsFromFlags();
   if (!credit_settings.ok()) return Fail("settings", credit_settings.status());
   options.credit_risk.settings = *std::move(credit_settings);
+  options.credit_risk.api.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
+  auto collections_policy = ar::collections::PolicyFromFlags();
+  if (!collections_policy.ok()) return Fail("settings", collections_policy.status());
+  options.collections.policy = *std::move(collections_policy);
+  options.collections.api.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
   options.clock.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
 
   auto suite = ar::suite::Suite::Open(options);
