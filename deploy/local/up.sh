@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs ar-suite locally: installs missing system packages, builds
-# ar-suite and arctl, starts ar-suite in the background (embedded log in var/data, memory
-# read models rebuilt from the log at start), waits until it is healthy, feeds a small
-# demo through arctl and prints what to try next. Stop it with deploy/local/down.sh.
+# ar-suite, arctl and ar-demo, starts ar-suite in the background (embedded log in var/data,
+# memory read models rebuilt from the log at start), waits until it is healthy, feeds a
+# generated history through the gateway and prints what to try next. Stop it with
+# deploy/local/down.sh.
 #
 # Running it again is safe: a running ar-suite is left alone, and the demo feed repeats
 # the same ids, which the services recognise as already done.
@@ -13,6 +14,8 @@
 #   AR_UP_SKIP_INSTALL=1    do not run install-deps.sh
 #   AR_UP_SKIP_BUILD=1      use the binaries already in AR_BUILD_DIR
 #   AR_UP_SKIP_DEMO=1       start without feeding the demo
+#   AR_UP_DEMO_CUSTOMERS=N  demo size (default 2000 customers)
+#   AR_UP_DEMO_MONTHS=N     demo history length, ending yesterday (default 6 months)
 #   AR_UP_TIMEOUT=...       seconds to wait for ar-suite to become healthy (default 120)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -22,6 +25,7 @@ port=${AR_PORT:-50051}
 address=127.0.0.1:$port
 suite_bin=$build/services/suite/ar-suite
 arctl_bin=$build/tools/arctl/arctl
+demo_bin=$build/tools/demo/ar-demo
 pid_file=$var/ar-suite.pid
 log_file=$var/ar-suite.log
 
@@ -30,11 +34,11 @@ if [ "${AR_UP_SKIP_INSTALL:-0}" != "1" ]; then
 fi
 
 if [ "${AR_UP_SKIP_BUILD:-0}" != "1" ]; then
-  echo "== build ar-suite and arctl ($build)"
+  echo "== build ar-suite, arctl and ar-demo ($build)"
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target suite_binary arctl
+  cmake --build "$build" -j"$(nproc)" --target suite_binary arctl ar_demo
 fi
-for binary in "$suite_bin" "$arctl_bin"; do
+for binary in "$suite_bin" "$arctl_bin" "$demo_bin"; do
   if [ ! -x "$binary" ]; then
     echo "up.sh: $binary is missing; build it (run without AR_UP_SKIP_BUILD=1)" >&2
     exit 1
@@ -59,7 +63,12 @@ if pid=$(running_pid); then
   echo "== ar-suite is already running (pid $pid); leaving it as it is"
 else
   echo "== start ar-suite on $address (data: $var/data, log: $log_file)"
-  nohup "$suite_bin" --data_dir="$var/data" --listen="$address" >>"$log_file" 2>&1 </dev/null &
+  # The wall clock keeps each region's business date current, but starts no region by
+  # itself: the demo starts them on its first day and closes every day up to yesterday.
+  # The demo's invoices are history the subsidiaries already issued: an account on credit
+  # hold gets them flagged, not rejected.
+  nohup "$suite_bin" --data_dir="$var/data" --listen="$address" \
+    --wall_clock_starts_regions=false --credit_hold_policy=flag >>"$log_file" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$pid_file"
 fi
@@ -81,54 +90,14 @@ until arctl --timeout 2s health >/dev/null 2>&1; do
 done
 arctl health
 
-# A small history: two currencies, partial payments, a payment that arrives before its
-# invoice, a credit note, unapplied cash, a bounced cheque. Fixed ids and dates, so a
-# second run is recognised as a repeat.
-demo_feed() {
-  # ACME GmbH (EU, EUR): one invoice paid in full, one paid in part.
-  arctl invoice issue INV-1001 --account ACME-GMBH --name "ACME GmbH" --region eu --subsidiary de-gmbh \
-    --currency EUR --amount 1000.00 --tax 19 --issue-date 2026-09-01 --terms net:30
-  arctl invoice issue INV-1002 --account ACME-GMBH --name "ACME GmbH" --region eu --subsidiary de-gmbh \
-    --currency EUR --line 10:250.00:19:Consulting --issue-date 2026-10-01 --terms net:30
-  arctl payment record PAY-5001 --account ACME-GMBH --region eu --subsidiary de-gmbh \
-    --amount 1190.00 --currency EUR --value-date 2026-09-28 --reference INV-1001
-  arctl payment record PAY-5002 --account ACME-GMBH --region eu --subsidiary de-gmbh \
-    --amount 1000.00 --currency EUR --value-date 2026-10-25
-  # Globex (US, USD): licences on end-of-month terms, a partial payment, a credit note.
-  arctl invoice issue INV-2001 --account GLOBEX-INC --name "Globex Inc" --region us --subsidiary us-inc \
-    --currency USD --line 3:400.00:0:Licences --issue-date 2026-09-15 --terms eom:30
-  arctl invoice issue INV-2002 --account GLOBEX-INC --name "Globex Inc" --region us --subsidiary us-inc \
-    --currency USD --amount 800.00 --issue-date 2026-10-15 --terms net:45
-  arctl payment record PAY-6001 --account GLOBEX-INC --region us --subsidiary us-inc \
-    --amount 500.00 --currency USD --method card --value-date 2026-10-20
-  arctl invoice credit-note INV-2002 --id CN-2001 --amount 100.00 --date 2026-10-22 --reason "damaged goods"
-  # Initech (EU, EUR): the payment names an invoice that is only issued afterwards; it is
-  # held, then applied when the invoice appears.
-  arctl payment record PAY-7001 --account INITECH-LTD --region eu --subsidiary uk-ltd \
-    --amount 600.00 --currency EUR --value-date 2026-10-02 --allocate INV-3001=600.00
-  arctl invoice issue INV-3001 --account INITECH-LTD --name "Initech Ltd" --region eu --subsidiary uk-ltd \
-    --currency EUR --amount 600.00 --issue-date 2026-10-01 --due-date 2026-10-31
-  # Hooli (US, USD): pays more than it owes; the rest is unapplied cash.
-  arctl invoice issue INV-5001 --account HOOLI --name "Hooli" --region us --subsidiary us-inc \
-    --currency USD --amount 100.00 --issue-date 2026-10-03 --terms net:30
-  arctl payment record PAY-6101 --account HOOLI --region us --subsidiary us-inc \
-    --amount 250.00 --currency USD --value-date 2026-10-10
-  # Umbrella (EU, EUR): a cheque that bounces; the reversal re-opens the invoice.
-  arctl invoice issue INV-4001 --account UMBRELLA-SA --name "Umbrella SA" --region eu --subsidiary fr-sa \
-    --currency EUR --amount 450.00 --tax 20 --issue-date 2026-10-05 --terms net:14
-  arctl payment record PAY-8001 --account UMBRELLA-SA --region eu --subsidiary fr-sa \
-    --amount 540.00 --currency EUR --method cheque --value-date 2026-10-18
-  # A reversal is not repeatable (a second one is refused), so it runs only once.
-  if arctl --json payment show PAY-8001 | grep -q '"reversed":true'; then
-    echo "payment PAY-8001: already reversed"
-  else
-    arctl payment reverse PAY-8001 --reason bounced --date 2026-10-21
-  fi
-}
-
 if [ "${AR_UP_SKIP_DEMO:-0}" != "1" ]; then
-  echo "== demo feed (tenant demo)"
-  demo_feed
+  # A generated history (tools/demo): 3 regions, 6 subsidiaries, customers that pay
+  # promptly, late, chronically late, stop paying or dispute; each day closed in every
+  # region, so aging, grades, dunning and the overdue stream come alive. Ids are fixed by
+  # the seed: a second run is recognised as a repeat.
+  echo "== demo feed: ${AR_UP_DEMO_CUSTOMERS:-2000} customers, ${AR_UP_DEMO_MONTHS:-6} months (tenant demo)"
+  "$demo_bin" --server="$address" --customers="${AR_UP_DEMO_CUSTOMERS:-2000}" \
+    --months="${AR_UP_DEMO_MONTHS:-6}"
 fi
 
 server_hint=""
@@ -141,17 +110,16 @@ ar-suite is running: pid $pid, gRPC on $address$server_hint
   data  $var/data   (the embedded event log; read models are rebuilt from it at start)
   log   $log_file
 
-Live today: invoicing and payments. Credit-risk, collections, the gateway and the
-overdue stream are not built yet.
-
 Try (arctl is $arctl_bin; e.g. export PATH="$(dirname "$arctl_bin"):\$PATH"):
-  arctl invoice list --account ACME-GMBH
-  arctl invoice show INV-3001                 # paid by a payment that arrived first
-  arctl balance --account GLOBEX-INC          # after a partial payment and a credit note
-  arctl statement --account UMBRELLA-SA --currency EUR   # the bounced cheque
-  arctl unapplied --account HOOLI
-  arctl payment record PAY-9001 --account ACME-GMBH --amount 250.00 --currency EUR
-  arctl --json invoice show INV-1002
+  arctl overdue --region eu                # the collector's overdue table
+  arctl aging --group-by region            # aging by region
+  arctl customer --account C00042          # one customer, every service
+  arctl credit show --account C00042       # score, grade and why
+  arctl statement --account C00042 --currency EUR
+  arctl kpis                               # DSO and CEI by region and month
+  arctl clock show                         # each region's business date
+  arctl watch --cursor-file /tmp/ar-watch  # the live overdue stream; in another shell:
+  arctl clock advance --region eu --to <a later date>
   arctl --help
 
 Stop it: $down_command    (up.sh starts it again: nothing is lost)
