@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "libs/command/command_executor.h"
+#include "libs/command/read_consistency.h"
 #include "libs/core/dates.h"
 #include "libs/core/status_macros.h"
 #include "services/invoicing/projection/invoice_projection.h"
@@ -54,26 +55,8 @@ InvoicingQueries::InvoicingQueries(store::Store& store, projection::ProjectionRu
 
 absl::Status InvoicingQueries::AwaitConsistency(const v1::ReadConsistency& consistency,
                                                 absl::Time caller_deadline) {
-  const v1::LogPosition& position = consistency.min_position();
-  if (position.topic().empty()) return absl::OkStatus();
-  const std::vector<std::string> topics = InvoiceProjection::Topics();
-  if (std::find(topics.begin(), topics.end(), position.topic()) == topics.end()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("consistency.min_position names topic '", position.topic(),
-                     "', which the invoicing read model does not read"));
-  }
-  if (position.partition() < 0 || position.offset() < 0) {
-    return absl::InvalidArgumentError(
-        "consistency.min_position has a negative partition or offset");
-  }
-  const absl::Duration wait = std::min(read_wait_timeout_, caller_deadline - absl::Now());
-  if (!projection_.WaitForPosition(command::FromProto(position),
-                                   std::max(wait, absl::ZeroDuration()))) {
-    return absl::UnavailableError(absl::StrCat(
-        "the read model has not reached ", position.topic(), "/", position.partition(), "@",
-        position.offset(), " within ", absl::FormatDuration(wait), "; retry later"));
-  }
-  return absl::OkStatus();
+  return command::AwaitReadConsistency(projection_, consistency, InvoiceProjection::Topics(),
+                                       "invoicing", read_wait_timeout_, caller_deadline);
 }
 
 absl::StatusOr<v1::Invoice> InvoicingQueries::GetInvoice(const v1::GetInvoiceRequest& request,

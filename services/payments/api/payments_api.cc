@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "libs/command/read_consistency.h"
 #include "libs/core/grpc_status.h"
 #include "libs/core/ids.h"
 #include "libs/core/money.h"
@@ -162,23 +163,9 @@ absl::StatusOr<v1::CommandResult> PaymentsApi::ReversePayment(
 }
 
 absl::Status PaymentsApi::AwaitConsistency(const v1::ReadConsistency& consistency) {
-  if (!consistency.has_min_position()) return absl::OkStatus();
-  const v1::LogPosition& position = consistency.min_position();
-  if (position.topic() != topics::kPayments && position.topic() != topics::kInvoicing &&
-      position.topic() != topics::kCollections) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("min_position names topic '", position.topic(),
-                     "', which the payments read model does not follow"));
-  }
-  if (position.partition() < 0 || position.offset() < 0) {
-    return absl::InvalidArgumentError("min_position has a negative partition or offset");
-  }
-  if (!projection_.WaitForPosition(command::FromProto(position), options_.read_wait_timeout)) {
-    return absl::UnavailableError(absl::StrCat("the read model has not reached ", position.topic(),
-                                               "/", position.partition(), "@", position.offset(),
-                                               " in time; try again"));
-  }
-  return absl::OkStatus();
+  return command::AwaitReadConsistency(
+      projection_, consistency, {topics::kPayments, topics::kInvoicing, topics::kCollections},
+      "payments", options_.read_wait_timeout);
 }
 
 absl::StatusOr<v1::Payment> PaymentsApi::GetPayment(const v1::GetPaymentRequest& request) {
