@@ -1,12 +1,9 @@
 // ar-credit-risk: the credit-risk service as its own process. Wiring only.
 
-#include <cstdio>
-
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
-#include "libs/servicekit/backends.h"
 #include "libs/servicekit/flags.h"
-#include "libs/servicekit/grpc_server.h"
+#include "libs/servicekit/service_main.h"
 #include "services/credit_risk/credit_flags.h"
 #include "services/credit_risk/credit_risk_service.h"
 
@@ -16,53 +13,21 @@ ABSL_FLAG(absl::Duration, read_wait_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, shutdown_deadline, absl::Seconds(10),
           "how long running calls may finish on SIGTERM");
 
-namespace {
-
-int Fail(const char* what, const absl::Status& status) {
-  std::fprintf(stderr, "ar-credit-risk: %s: %s\n", what, status.ToString().c_str());
-  return 1;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   ar::servicekit::BlockTerminationSignals();
   ar::servicekit::ParseFlagsAndEnvironment(argc, argv);
-
-  absl::StatusOr<ar::servicekit::BackendSettings> backend =
-      ar::servicekit::BackendSettingsFromFlags();
-  if (!backend.ok()) return Fail("settings", backend.status());
-  absl::StatusOr<ar::credit::Settings> settings = ar::credit::SettingsFromFlags();
-  if (!settings.ok()) return Fail("settings", settings.status());
-  auto log = ar::servicekit::OpenEventLog(*backend);
-  if (!log.ok()) return Fail("event log", log.status());
-  auto store = ar::servicekit::OpenStore(*backend);
-  if (!store.ok()) return Fail("store", store.status());
-
-  ar::credit::CreditRiskService::Options options;
-  options.settings = *std::move(settings);
-  options.api.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
-  options.backend = *backend;
-  auto service = ar::credit::CreditRiskService::Create(**log, **store, options);
-  if (!service.ok()) return Fail("service", service.status());
-
-  ar::servicekit::GrpcServer server(absl::GetFlag(FLAGS_listen));
-  server.AddService((*service)->grpc_service());
-  if (absl::Status started = server.Start(); !started.ok()) return Fail("gRPC server", started);
-  // Health says NOT_SERVING until the read model has caught up with the log.
-  if (absl::Status started = (*service)->Start(); !started.ok()) {
-    server.Shutdown(absl::Seconds(1));
-    return Fail("start", started);
-  }
-  server.SetServing(true);
-  std::fprintf(stderr, "ar-credit-risk: serving on %s (policy %s, base %s)\n",
-               server.address().c_str(), options.settings.policy.version().c_str(),
-               options.settings.base_currency.c_str());
-
-  const int signal = ar::servicekit::WaitForTerminationSignal();
-  std::fprintf(stderr, "ar-credit-risk: signal %d, shutting down\n", signal);
-  server.SetServing(false);
-  server.Shutdown(absl::GetFlag(FLAGS_shutdown_deadline));
-  (*service)->Stop();
-  return 0;
+  using ar::credit::CreditRiskService;
+  return ar::servicekit::RunServiceMain<CreditRiskService>(
+      "ar-credit-risk", absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_shutdown_deadline),
+      [](ar::eventlog::EventLog& log, ar::store::Store& store,
+         const ar::servicekit::BackendSettings& backend)
+          -> absl::StatusOr<std::unique_ptr<CreditRiskService>> {
+        absl::StatusOr<ar::credit::Settings> settings = ar::credit::SettingsFromFlags();
+        if (!settings.ok()) return settings.status();
+        CreditRiskService::Options options;
+        options.settings = *std::move(settings);
+        options.api.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
+        options.backend = backend;
+        return CreditRiskService::Create(log, store, options);
+      });
 }

@@ -1,12 +1,9 @@
 // ar-payments: the payments service as its own process. Wiring only.
 
-#include <cstdio>
-
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
-#include "libs/servicekit/backends.h"
 #include "libs/servicekit/flags.h"
-#include "libs/servicekit/grpc_server.h"
+#include "libs/servicekit/service_main.h"
 #include "services/payments/payments_service.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50062", "gRPC listen address");
@@ -17,49 +14,18 @@ ABSL_FLAG(absl::Duration, read_wait_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, shutdown_deadline, absl::Seconds(10),
           "how long running calls may finish on SIGTERM");
 
-namespace {
-
-int Fail(const char* what, const absl::Status& status) {
-  std::fprintf(stderr, "ar-payments: %s: %s\n", what, status.ToString().c_str());
-  return 1;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   ar::servicekit::BlockTerminationSignals();
   ar::servicekit::ParseFlagsAndEnvironment(argc, argv);
-
-  absl::StatusOr<ar::servicekit::BackendSettings> backend =
-      ar::servicekit::BackendSettingsFromFlags();
-  if (!backend.ok()) return Fail("settings", backend.status());
-  auto log = ar::servicekit::OpenEventLog(*backend);
-  if (!log.ok()) return Fail("event log", log.status());
-  auto store = ar::servicekit::OpenStore(*backend);
-  if (!store.ok()) return Fail("store", store.status());
-
-  ar::payments::PaymentsService::Options options;
-  options.settings.auto_apply_unapplied_cash = absl::GetFlag(FLAGS_auto_apply_unapplied_cash);
-  options.api.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
-  options.backend = *backend;
-  auto service = ar::payments::PaymentsService::Create(**log, **store, options);
-  if (!service.ok()) return Fail("service", service.status());
-
-  ar::servicekit::GrpcServer server(absl::GetFlag(FLAGS_listen));
-  server.AddService((*service)->grpc_service());
-  if (absl::Status started = server.Start(); !started.ok()) return Fail("gRPC server", started);
-  // Health says NOT_SERVING until the read model has caught up with the log.
-  if (absl::Status started = (*service)->Start(); !started.ok()) {
-    server.Shutdown(absl::Seconds(1));
-    return Fail("start", started);
-  }
-  server.SetServing(true);
-  std::fprintf(stderr, "ar-payments: serving on %s\n", server.address().c_str());
-
-  const int signal = ar::servicekit::WaitForTerminationSignal();
-  std::fprintf(stderr, "ar-payments: signal %d, shutting down\n", signal);
-  server.SetServing(false);
-  server.Shutdown(absl::GetFlag(FLAGS_shutdown_deadline));
-  (*service)->Stop();
-  return 0;
+  using ar::payments::PaymentsService;
+  return ar::servicekit::RunServiceMain<PaymentsService>(
+      "ar-payments", absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_shutdown_deadline),
+      [](ar::eventlog::EventLog& log, ar::store::Store& store,
+         const ar::servicekit::BackendSettings& backend) {
+        PaymentsService::Options options;
+        options.settings.auto_apply_unapplied_cash = absl::GetFlag(FLAGS_auto_apply_unapplied_cash);
+        options.api.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
+        options.backend = backend;
+        return PaymentsService::Create(log, store, options);
+      });
 }
