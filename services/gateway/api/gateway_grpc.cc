@@ -12,6 +12,7 @@
 #include "libs/core/grpc_status.h"
 #include "libs/core/ids.h"
 #include "libs/core/topics.h"
+#include "services/gateway/api/service_mapping.h"
 
 namespace ar::gateway {
 namespace {
@@ -26,6 +27,16 @@ const std::set<std::string>& InvoicingTopics() {
 const std::set<std::string>& PaymentsTopics() {
   static const auto* topics =
       new std::set<std::string>{topics::kPayments, topics::kInvoicing, topics::kCollections};
+  return *topics;
+}
+const std::set<std::string>& CreditRiskTopics() {
+  static const auto* topics = new std::set<std::string>{
+      topics::kInvoicing, topics::kPayments, topics::kCollections, topics::kClock, topics::kCredit};
+  return *topics;
+}
+const std::set<std::string>& CollectionsTopics() {
+  static const auto* topics = new std::set<std::string>{
+      topics::kInvoicing, topics::kPayments, topics::kCredit, topics::kClock, topics::kCollections};
   return *topics;
 }
 
@@ -68,24 +79,81 @@ grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// One asynchronous call of a service: `call(client, request*, response*, done)` starts it;
+// `on_done(status, response&)` runs once it completes, with the status's message prefixed
+// by the service. The call's state lives until then.
+template <typename ServiceRequest, typename ServiceResponse, typename Call, typename OnDone>
+void CallService(std::unique_ptr<grpc::ClientContext> client, const char* service,
+                 ServiceRequest request, Call call, OnDone on_done) {
+  struct Pending {
+    std::unique_ptr<grpc::ClientContext> client;
+    ServiceRequest request;
+    ServiceResponse response;
+    OnDone on_done;
+  };
+  auto* pending = new Pending{std::move(client), std::move(request), {}, std::move(on_done)};
+  call(pending->client.get(), &pending->request, &pending->response,
+       [pending, service](grpc::Status status) {
+         std::unique_ptr<Pending> owned(pending);
+         owned->on_done(FromService(service, status), owned->response);
+       });
+}
+
+// Map the request, call the service, map its response: the gateway's messages onto a
+// service's own. `downstream` is null when the service has no address.
+template <typename ServiceRequest, typename ServiceResponse, typename Response, typename Call,
+          typename MapResponse>
+grpc::ServerUnaryReactor* ForwardMapped(grpc::CallbackServerContext* context,
+                                        std::unique_ptr<grpc::ClientContext> downstream,
+                                        const char* service, absl::StatusOr<ServiceRequest> request,
+                                        Response* response, Call call, MapResponse map_response) {
+  if (downstream == nullptr) return Answer(context, NotReachable(service));
+  if (!request.ok()) return Answer(context, core::ToGrpcStatus(request.status()));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  CallService<ServiceRequest, ServiceResponse>(
+      std::move(downstream), service, *std::move(request), std::move(call),
+      [reactor, response, map_response = std::move(map_response)](grpc::Status status,
+                                                                  const ServiceResponse& answer) {
+        if (status.ok()) *response = map_response(answer);
+        reactor->Finish(std::move(status));
+      });
+  return reactor;
+}
+
 bool FailsTheWholeQuery(grpc::StatusCode code) {
   // The caller's own mistakes or limits: answering half would hide them.
   return code == grpc::StatusCode::INVALID_ARGUMENT ||
          code == grpc::StatusCode::DEADLINE_EXCEEDED || code == grpc::StatusCode::CANCELLED;
 }
 
-// GetCustomer360: three downstream calls at once, assembled when the last one completes.
+// A section's status: an account credit-risk or collections has not heard of yet is not
+// an error, its section just stays empty.
+grpc::Status EmptyWhenUnknown(grpc::Status status) {
+  return status.error_code() == grpc::StatusCode::NOT_FOUND ? grpc::Status::OK : status;
+}
+
+// Contexts of GetCustomer360's downstream calls.
+struct Customer360Contexts {
+  std::unique_ptr<grpc::ClientContext> invoices, balance, cash, credit, collections;
+};
+
+// GetCustomer360: five downstream calls at once, assembled when the last one completes.
 class Customer360Call {
  public:
   Customer360Call(grpc::ServerUnaryReactor* reactor, v1::Customer360* response,
-                  const v1::GetCustomer360Request& request, int32_t recent_events)
-      : reactor_(reactor), response_(response), request_(request), recent_events_(recent_events) {}
+                  const v1::GetCustomer360Request& request, int32_t recent_events,
+                  int32_t credit_top_factors)
+      : reactor_(reactor),
+        response_(response),
+        request_(request),
+        recent_events_(recent_events),
+        credit_top_factors_(credit_top_factors) {}
 
-  // `payments` may be null (no address): its section is then reported missing.
+  // `payments`, `credit_risk` and `collections` may be null (no address): their sections
+  // are then reported missing.
   void Start(v1::InvoicingService::Stub& invoicing, v1::PaymentsService::Stub* payments,
-             std::unique_ptr<grpc::ClientContext> invoices_context,
-             std::unique_ptr<grpc::ClientContext> balance_context,
-             std::unique_ptr<grpc::ClientContext> cash_context, int32_t max_invoices) {
+             v1::CreditRiskService::Stub* credit_risk, v1::CollectionsService::Stub* collections,
+             Customer360Contexts contexts, int32_t max_invoices) {
     const v1::ReadConsistency& consistency = request_.consistency();
     const std::string& topic = consistency.min_position().topic();
     invoices_request_.set_tenant(request_.tenant());
@@ -103,16 +171,44 @@ class Customer360Call {
       *balance_request_.mutable_consistency() = consistency;
     }
     if (PaymentsTopics().contains(topic)) *cash_request_.mutable_consistency() = consistency;
+    credit_request_.set_tenant(request_.tenant());
+    credit_request_.set_account(request_.account());
+    if (CreditRiskTopics().contains(topic)) *credit_request_.mutable_consistency() = consistency;
+    collections_request_ = ToAccountCollections(request_);
+    if (CollectionsTopics().contains(topic)) {
+      *collections_request_.mutable_consistency() = consistency;
+    }
 
-    invoices_context_ = std::move(invoices_context);
-    balance_context_ = std::move(balance_context);
-    cash_context_ = std::move(cash_context);
-    invoicing.async()->ListInvoices(invoices_context_.get(), &invoices_request_, &invoices_,
+    contexts_ = std::move(contexts);
+    if (credit_risk == nullptr) {
+      credit_status_ = NotReachable("credit_risk");
+      Done();
+    } else {
+      credit_risk->async()->GetCreditProfile(
+          contexts_.credit.get(), &credit_request_, &credit_, [this](grpc::Status status) {
+            credit_status_ = EmptyWhenUnknown(FromService("credit_risk", status));
+            credit_found_ = status.ok();
+            Done();
+          });
+    }
+    if (collections == nullptr) {
+      collections_status_ = NotReachable("collections");
+      Done();
+    } else {
+      collections->async()->GetAccountCollections(
+          contexts_.collections.get(), &collections_request_, &collections_,
+          [this](grpc::Status status) {
+            collections_status_ = EmptyWhenUnknown(FromService("collections", status));
+            collections_found_ = status.ok();
+            Done();
+          });
+    }
+    invoicing.async()->ListInvoices(contexts_.invoices.get(), &invoices_request_, &invoices_,
                                     [this](grpc::Status status) {
                                       invoices_status_ = FromService("invoicing", status);
                                       Done();
                                     });
-    invoicing.async()->GetOpenBalance(balance_context_.get(), &balance_request_, &balance_,
+    invoicing.async()->GetOpenBalance(contexts_.balance.get(), &balance_request_, &balance_,
                                       [this](grpc::Status status) {
                                         balance_status_ = FromService("invoicing", status);
                                         Done();
@@ -122,7 +218,7 @@ class Customer360Call {
       Done();
       return;
     }
-    payments->async()->GetUnappliedCash(cash_context_.get(), &cash_request_, &cash_,
+    payments->async()->GetUnappliedCash(contexts_.cash.get(), &cash_request_, &cash_,
                                         [this](grpc::Status status) {
                                           cash_status_ = FromService("payments", status);
                                           Done();
@@ -146,7 +242,8 @@ class Customer360Call {
   }
 
   grpc::Status Assemble() {
-    for (const grpc::Status* status : {&invoices_status_, &balance_status_, &cash_status_}) {
+    for (const grpc::Status* status : {&invoices_status_, &balance_status_, &cash_status_,
+                                       &credit_status_, &collections_status_}) {
       if (FailsTheWholeQuery(status->error_code())) return *status;
     }
     if (!invoices_status_.ok() && !balance_status_.ok() && !cash_status_.ok()) {
@@ -205,10 +302,19 @@ class Customer360Call {
     } else {
       SectionError("unapplied_cash", cash_status_);
     }
-    SectionError("credit_profile", NotWired("GetCustomer360's credit profile", "credit_risk"));
-    SectionError("collection_status",
-                 NotWired("GetCustomer360's collection status", "collections"));
-    SectionError("open_promise", NotWired("GetCustomer360's promise to pay", "collections"));
+    if (!credit_status_.ok()) {
+      SectionError("credit_profile", credit_status_);
+    } else if (credit_found_) {
+      *response_->mutable_credit_profile() = FromCreditProfile(credit_, credit_top_factors_);
+    }
+    if (!collections_status_.ok()) {
+      SectionError("collection_status", collections_status_);
+      SectionError("open_promise", collections_status_);
+    } else if (collections_found_) {
+      *response_->mutable_collection_status() = FromAccountCollections(collections_);
+      v1::GatewayPromiseToPay promise = OpenPromise(collections_);
+      if (!promise.promise_id().empty()) *response_->mutable_open_promise() = std::move(promise);
+    }
     return grpc::Status::OK;
   }
 
@@ -216,16 +322,23 @@ class Customer360Call {
   v1::Customer360* const response_;
   const v1::GetCustomer360Request request_;
   const int32_t recent_events_;
-  std::atomic<int> pending_{3};
+  const int32_t credit_top_factors_;
+  std::atomic<int> pending_{5};
 
-  std::unique_ptr<grpc::ClientContext> invoices_context_, balance_context_, cash_context_;
+  Customer360Contexts contexts_;
   v1::ListInvoicesRequest invoices_request_;
   v1::GetOpenBalanceRequest balance_request_;
   v1::GetUnappliedCashRequest cash_request_;
   v1::ListInvoicesResponse invoices_;
   v1::OpenBalance balance_;
   v1::UnappliedCash cash_;
-  grpc::Status invoices_status_, balance_status_, cash_status_;
+  v1::GetCreditProfileRequest credit_request_;
+  v1::CreditProfile credit_;
+  bool credit_found_ = false;
+  v1::GetAccountCollectionsRequest collections_request_;
+  v1::AccountCollections collections_;
+  bool collections_found_ = false;
+  grpc::Status invoices_status_, balance_status_, cash_status_, credit_status_, collections_status_;
 };
 
 // One SubscribeOverdue stream: writes the subscription's updates one at a time, and
@@ -305,6 +418,11 @@ GatewayGrpcService::GatewayGrpcService(const GatewayChannels& channels, OverdueH
     : hub_(hub), options_(options) {
   if (channels.invoicing) invoicing_ = v1::InvoicingService::NewStub(channels.invoicing);
   if (channels.payments) payments_ = v1::PaymentsService::NewStub(channels.payments);
+  if (channels.credit_risk) credit_risk_ = v1::CreditRiskService::NewStub(channels.credit_risk);
+  if (channels.collections) {
+    collections_ = v1::CollectionsService::NewStub(channels.collections);
+  }
+  if (channels.clock) clock_ = v1::ClockService::NewStub(channels.clock);
 }
 
 std::unique_ptr<grpc::ClientContext> GatewayGrpcService::Downstream(
@@ -327,7 +445,8 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetCustomer360(
     }
   }
   const std::string& topic = request->consistency().min_position().topic();
-  if (!topic.empty() && !InvoicingTopics().contains(topic) && !PaymentsTopics().contains(topic)) {
+  if (!topic.empty() && !InvoicingTopics().contains(topic) && !PaymentsTopics().contains(topic) &&
+      !CreditRiskTopics().contains(topic) && !CollectionsTopics().contains(topic)) {
     return Answer(context,
                   grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                absl::StrCat("consistency.min_position names topic '", topic,
@@ -344,28 +463,81 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetCustomer360(
           ? options_.customer360_default_recent_events
           : std::min(request->recent_events_limit(), options_.customer360_max_recent_events);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto* call = new Customer360Call(reactor, response, *request, recent_events);
-  call->Start(*invoicing_, payments_.get(), Downstream(context), Downstream(context),
-              Downstream(context), options_.customer360_max_invoices);
+  auto* call =
+      new Customer360Call(reactor, response, *request, recent_events, options_.credit_top_factors);
+  call->Start(*invoicing_, payments_.get(), credit_risk_.get(), collections_.get(),
+              {Downstream(context), Downstream(context), Downstream(context), Downstream(context),
+               Downstream(context)},
+              options_.customer360_max_invoices);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::ListOverdueAccounts(
-    grpc::CallbackServerContext* context, const v1::GatewayListOverdueAccountsRequest*,
-    v1::GatewayListOverdueAccountsResponse*) {
-  return Answer(context, NotWired("ListOverdueAccounts", "collections"));
+    grpc::CallbackServerContext* context, const v1::GatewayListOverdueAccountsRequest* request,
+    v1::GatewayListOverdueAccountsResponse* response) {
+  return ForwardMapped<v1::ListOverdueAccountsRequest, v1::ListOverdueAccountsResponse>(
+      context, collections_ ? Downstream(context) : nullptr, "collections", ToListOverdue(*request),
+      response,
+      [this](auto* client, auto* in, auto* out, auto done) {
+        collections_->async()->ListOverdueAccounts(client, in, out, std::move(done));
+      },
+      [request](const v1::ListOverdueAccountsResponse& out) {
+        return FromListOverdue(*request, out);
+      });
 }
 
-grpc::ServerUnaryReactor* GatewayGrpcService::GetAgingReport(grpc::CallbackServerContext* context,
-                                                             const v1::GatewayAgingReportRequest*,
-                                                             v1::GatewayAgingReport*) {
-  return Answer(context, NotWired("GetAgingReport", "collections"));
+grpc::ServerUnaryReactor* GatewayGrpcService::GetAgingReport(
+    grpc::CallbackServerContext* context, const v1::GatewayAgingReportRequest* request,
+    v1::GatewayAgingReport* response) {
+  auto report = [this, request](grpc::ClientContext* client, auto* in, auto* out, auto done) {
+    collections_->async()->GetAgingReport(client, in, out, std::move(done));
+  };
+  auto map_report = [request](const v1::AgingReport& out) {
+    return FromAgingReport(*request, out);
+  };
+  if (!request->has_as_of()) {
+    return ForwardMapped<v1::GetAgingReportRequest, v1::AgingReport>(
+        context, collections_ ? Downstream(context) : nullptr, "collections",
+        ToAgingReport(*request), response, report, map_report);
+  }
+  // Collections answers for the current business date only: the clock says which it is.
+  if (!collections_) return Answer(context, NotReachable("collections"));
+  if (!clock_) return Answer(context, NotReachable("clock"));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  CallService<v1::GetBusinessDatesRequest, v1::GetBusinessDatesResponse>(
+      Downstream(context), "clock", v1::GetBusinessDatesRequest(),
+      [this](grpc::ClientContext* client, auto* in, auto* out, auto done) {
+        clock_->async()->GetBusinessDates(client, in, out, std::move(done));
+      },
+      [reactor, request, response, report, map_report, aging_context = Downstream(context)](
+          grpc::Status status, const v1::GetBusinessDatesResponse& dates) mutable {
+        if (status.ok()) status = core::ToGrpcStatus(CheckAgingAsOf(*request, dates));
+        if (!status.ok()) {
+          reactor->Finish(std::move(status));
+          return;
+        }
+        CallService<v1::GetAgingReportRequest, v1::AgingReport>(
+            std::move(aging_context), "collections", ToAgingReport(*request), report,
+            [reactor, response, map_report](grpc::Status status, const v1::AgingReport& out) {
+              if (status.ok()) *response = map_report(out);
+              reactor->Finish(std::move(status));
+            });
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::GetCreditProfile(
-    grpc::CallbackServerContext* context, const v1::GatewayCreditProfileRequest*,
-    v1::GatewayCreditProfile*) {
-  return Answer(context, NotWired("GetCreditProfile", "credit_risk"));
+    grpc::CallbackServerContext* context, const v1::GatewayCreditProfileRequest* request,
+    v1::GatewayCreditProfile* response) {
+  return ForwardMapped<v1::GetCreditProfileRequest, v1::CreditProfile>(
+      context, credit_risk_ ? Downstream(context) : nullptr, "credit_risk",
+      ToCreditProfileRequest(*request), response,
+      [this](auto* client, auto* in, auto* out, auto done) {
+        credit_risk_->async()->GetCreditProfile(client, in, out, std::move(done));
+      },
+      [top = options_.credit_top_factors](const v1::CreditProfile& out) {
+        return FromCreditProfile(out, top);
+      });
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::GetKpis(grpc::CallbackServerContext* context,
@@ -375,33 +547,62 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetKpis(grpc::CallbackServerContex
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::SetCreditLimit(
-    grpc::CallbackServerContext* context, const v1::GatewaySetCreditLimitRequest*,
-    v1::CommandResult*) {
-  return Answer(context, NotWired("SetCreditLimit", "credit_risk"));
+    grpc::CallbackServerContext* context, const v1::GatewaySetCreditLimitRequest* request,
+    v1::CommandResult* response) {
+  return ForwardMapped<v1::SetCreditLimitRequest, v1::CommandResult>(
+      context, credit_risk_ ? Downstream(context) : nullptr, "credit_risk", ToCreditLimit(*request),
+      response,
+      [this](auto* client, auto* in, auto* out, auto done) {
+        credit_risk_->async()->SetCreditLimit(client, in, out, std::move(done));
+      },
+      [](const v1::CommandResult& out) { return out; });
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::SetFxRate(grpc::CallbackServerContext* context,
-                                                        const v1::GatewaySetFxRateRequest*,
-                                                        v1::CommandResult*) {
-  return Answer(context, NotWired("SetFxRate", "credit_risk"));
+                                                        const v1::GatewaySetFxRateRequest* request,
+                                                        v1::CommandResult* response) {
+  return ForwardMapped<v1::SetFxRateRequest, v1::CommandResult>(
+      context, credit_risk_ ? Downstream(context) : nullptr, "credit_risk", ToFxRate(*request),
+      response,
+      [this](auto* client, auto* in, auto* out, auto done) {
+        credit_risk_->async()->SetFxRate(client, in, out, std::move(done));
+      },
+      [](const v1::CommandResult& out) { return out; });
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::RecordPromiseToPay(
-    grpc::CallbackServerContext* context, const v1::GatewayRecordPromiseRequest*,
-    v1::CommandResult*) {
-  return Answer(context, NotWired("RecordPromiseToPay", "collections"));
+    grpc::CallbackServerContext* context, const v1::GatewayRecordPromiseRequest* request,
+    v1::CommandResult* response) {
+  return ForwardMapped<v1::RecordPromiseRequest, v1::CommandResult>(
+      context, collections_ ? Downstream(context) : nullptr, "collections",
+      ToRecordPromise(*request), response,
+      [this](auto* client, auto* in, auto* out, auto done) {
+        collections_->async()->RecordPromise(client, in, out, std::move(done));
+      },
+      [](const v1::CommandResult& out) { return out; });
 }
 
-grpc::ServerUnaryReactor* GatewayGrpcService::WriteOffDebt(grpc::CallbackServerContext* context,
-                                                           const v1::GatewayWriteOffRequest*,
-                                                           v1::CommandResult*) {
-  return Answer(context, NotWired("WriteOffDebt", "collections"));
+grpc::ServerUnaryReactor* GatewayGrpcService::WriteOffDebt(
+    grpc::CallbackServerContext* context, const v1::GatewayWriteOffRequest* request,
+    v1::CommandResult* response) {
+  return ForwardMapped<v1::WriteOffDebtRequest, v1::CommandResult>(
+      context, collections_ ? Downstream(context) : nullptr, "collections", ToWriteOff(*request),
+      response,
+      [this](auto* client, auto* in, auto* out, auto done) {
+        collections_->async()->WriteOffDebt(client, in, out, std::move(done));
+      },
+      [](const v1::CommandResult& out) { return out; });
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::AdvanceBusinessDay(
-    grpc::CallbackServerContext* context, const v1::GatewayAdvanceBusinessDayRequest*,
-    v1::GatewayAdvanceBusinessDayResponse*) {
-  return Answer(context, NotWired("AdvanceBusinessDay", "clock"));
+    grpc::CallbackServerContext* context, const v1::GatewayAdvanceBusinessDayRequest* request,
+    v1::GatewayAdvanceBusinessDayResponse* response) {
+  return ForwardMapped<v1::AdvanceBusinessDayRequest, v1::AdvanceBusinessDayResponse>(
+      context, clock_ ? Downstream(context) : nullptr, "clock", ToClockAdvance(*request), response,
+      [this](auto* client, auto* in, auto* out, auto done) {
+        clock_->async()->AdvanceBusinessDay(client, in, out, std::move(done));
+      },
+      FromClockAdvance);
 }
 
 // ---- pass-through ----

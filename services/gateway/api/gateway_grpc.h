@@ -11,8 +11,12 @@
 //   (unapplied cash) at once and answers with what it got: a part whose service failed is
 //   named in section_errors instead of failing the whole answer (only errors in the
 //   caller's request fail it).
-// - Credit-risk, collections and clock operations answer UNIMPLEMENTED naming the
-//   missing service until the gateway is wired to those services' APIs.
+// - Credit-risk, collections and clock operations map the gateway's messages onto those
+//   services' own (service_mapping.h) and forward them the same way. What a service
+//   cannot answer (e.g. an aging report as of a past date) is UNIMPLEMENTED.
+// - GetCustomer360 also reads the credit profile (credit-risk) and the collection status
+//   and open promise (collections); an account those services have not seen yet
+//   (NOT_FOUND) leaves its section empty without an error.
 // - SubscribeOverdue streams an OverdueHub subscription; its end status (fell behind,
 //   shutting down) names the resume cursor, which is also sent as the trailing metadata
 //   "ar-resume-cursor".
@@ -23,6 +27,9 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "ar/v1/clock.grpc.pb.h"
+#include "ar/v1/collections.grpc.pb.h"
+#include "ar/v1/credit_risk.grpc.pb.h"
 #include "ar/v1/gateway.grpc.pb.h"
 #include "ar/v1/invoicing.grpc.pb.h"
 #include "ar/v1/payments.grpc.pb.h"
@@ -48,6 +55,8 @@ struct GatewayApiOptions {
   int32_t customer360_max_invoices = 500;
   int32_t customer360_default_recent_events = 20;
   int32_t customer360_max_recent_events = 200;
+  // Factors of a credit profile named in GatewayCreditProfile.top_factors.
+  int32_t credit_top_factors = 3;
 };
 
 inline constexpr char kResumeCursorTrailer[] = "ar-resume-cursor";
@@ -140,6 +149,9 @@ class GatewayGrpcService final : public v1::Gateway::CallbackService {
 
   std::unique_ptr<v1::InvoicingService::Stub> invoicing_;
   std::unique_ptr<v1::PaymentsService::Stub> payments_;
+  std::unique_ptr<v1::CreditRiskService::Stub> credit_risk_;
+  std::unique_ptr<v1::CollectionsService::Stub> collections_;
+  std::unique_ptr<v1::ClockService::Stub> clock_;
   OverdueHub& hub_;
   GatewayApiOptions options_;
 };
