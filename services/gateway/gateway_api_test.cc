@@ -164,6 +164,15 @@ class GatewayApiTest : public ::testing::Test {
     stub_ = v1::Gateway::NewStub(gateway_channel_);
   }
 
+  // One unary call of the gateway with a fresh client context.
+  template <typename Request, typename Response>
+  grpc::Status Call(grpc::Status (v1::Gateway::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                              Response*),
+                    const Request& request, Response* response) {
+    grpc::ClientContext context;
+    return (stub_.get()->*method)(&context, request, response);
+  }
+
   void StopGateway() {
     if (gateway_) gateway_->Stop();
     if (gateway_server_) gateway_server_->Shutdown(absl::Seconds(1));
@@ -399,8 +408,7 @@ TEST_F(GatewayApiTest, CreditRiskCommandsAndProfile) {
   limit.set_request_id("limit-1");
   v1::CommandResult set;
   {
-    grpc::ClientContext context;
-    grpc::Status status = stub_->SetCreditLimit(&context, limit, &set);
+    grpc::Status status = Call(&v1::Gateway::Stub::SetCreditLimit, limit, &set);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   EXPECT_EQ(set.position().topic(), topics::kCredit);
@@ -410,8 +418,7 @@ TEST_F(GatewayApiTest, CreditRiskCommandsAndProfile) {
   *profile_request.mutable_consistency()->mutable_min_position() = set.position();
   v1::GatewayCreditProfile profile;
   {
-    grpc::ClientContext context;
-    grpc::Status status = stub_->GetCreditProfile(&context, profile_request, &profile);
+    grpc::Status status = Call(&v1::Gateway::Stub::GetCreditProfile, profile_request, &profile);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   EXPECT_EQ(profile.tenant(), "acme");
@@ -425,10 +432,7 @@ TEST_F(GatewayApiTest, CreditRiskCommandsAndProfile) {
   customer_request.set_account("C-1");
   *customer_request.mutable_consistency()->mutable_min_position() = set.position();
   v1::Customer360 customer;
-  {
-    grpc::ClientContext context;
-    ASSERT_TRUE(stub_->GetCustomer360(&context, customer_request, &customer).ok());
-  }
+  { ASSERT_TRUE(Call(&v1::Gateway::Stub::GetCustomer360, customer_request, &customer).ok()); }
   EXPECT_EQ(customer.credit_profile().credit_limit().minor_units(), 1'000'000);
   EXPECT_THAT(customer.section_errors(), ::testing::IsEmpty());
 
@@ -437,8 +441,7 @@ TEST_F(GatewayApiTest, CreditRiskCommandsAndProfile) {
     v1::GatewaySetCreditLimitRequest usd = limit;
     *usd.mutable_limit() = protoconv::MoneyProto(5, "USD");  // not the base currency
     usd.set_request_id("limit-2");
-    grpc::ClientContext context;
-    grpc::Status status = stub_->SetCreditLimit(&context, usd, &result);
+    grpc::Status status = Call(&v1::Gateway::Stub::SetCreditLimit, usd, &result);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(), HasSubstr("credit_risk: "));
   }
@@ -449,15 +452,13 @@ TEST_F(GatewayApiTest, CreditRiskCommandsAndProfile) {
   fx.set_rate_nano(920'000'000);
   *fx.mutable_effective_date() = D(2027, 1, 1);
   {
-    grpc::ClientContext context;
-    grpc::Status status = stub_->SetFxRate(&context, fx, &result);
+    grpc::Status status = Call(&v1::Gateway::Stub::SetFxRate, fx, &result);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(result.position().topic(), topics::kCredit);
   }
   {
     fx.set_rate_nano(-1);
-    grpc::ClientContext context;
-    grpc::Status status = stub_->SetFxRate(&context, fx, &result);
+    grpc::Status status = Call(&v1::Gateway::Stub::SetFxRate, fx, &result);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(), HasSubstr("credit_risk: "));
   }
@@ -466,8 +467,7 @@ TEST_F(GatewayApiTest, CreditRiskCommandsAndProfile) {
 TEST_F(GatewayApiTest, ClockAdvanceMakesAnInvoiceOverdueInCollectionsQueries) {
   {
     v1::CommandResult issued;
-    grpc::ClientContext context;
-    ASSERT_TRUE(stub_->IssueInvoice(&context, Invoice("inv-1"), &issued).ok());
+    ASSERT_TRUE(Call(&v1::Gateway::Stub::IssueInvoice, Invoice("inv-1"), &issued).ok());
   }
   v1::GatewayAdvanceBusinessDayResponse advanced = Advance(*stub_, D(2027, 2, 20));
   EXPECT_EQ(advanced.result().position().topic(), topics::kClock);
@@ -506,9 +506,8 @@ TEST_F(GatewayApiTest, ClockAdvanceMakesAnInvoiceOverdueInCollectionsQueries) {
   {
     v1::GatewayListOverdueAccountsRequest two_regions = overdue_request;
     two_regions.add_regions("us");
-    grpc::ClientContext context;
     v1::GatewayListOverdueAccountsResponse unused;
-    grpc::Status status = stub_->ListOverdueAccounts(&context, two_regions, &unused);
+    grpc::Status status = Call(&v1::Gateway::Stub::ListOverdueAccounts, two_regions, &unused);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   }
 
@@ -518,8 +517,7 @@ TEST_F(GatewayApiTest, ClockAdvanceMakesAnInvoiceOverdueInCollectionsQueries) {
   *aging_request.mutable_consistency()->mutable_min_position() = advanced.result().position();
   v1::GatewayAgingReport aging;
   {
-    grpc::ClientContext context;
-    grpc::Status status = stub_->GetAgingReport(&context, aging_request, &aging);
+    grpc::Status status = Call(&v1::Gateway::Stub::GetAgingReport, aging_request, &aging);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   ASSERT_EQ(aging.rows_size(), 1);
@@ -534,15 +532,13 @@ TEST_F(GatewayApiTest, ClockAdvanceMakesAnInvoiceOverdueInCollectionsQueries) {
   // As of the current business date: answered; as of an earlier one: not yet.
   *aging_request.mutable_as_of() = D(2027, 2, 21);
   {
-    grpc::ClientContext context;
-    grpc::Status status = stub_->GetAgingReport(&context, aging_request, &aging);
+    grpc::Status status = Call(&v1::Gateway::Stub::GetAgingReport, aging_request, &aging);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(aging.rows_size(), 1);
   }
   *aging_request.mutable_as_of() = D(2027, 2, 10);
   {
-    grpc::ClientContext context;
-    grpc::Status status = stub_->GetAgingReport(&context, aging_request, &aging);
+    grpc::Status status = Call(&v1::Gateway::Stub::GetAgingReport, aging_request, &aging);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
     EXPECT_THAT(status.error_message(), HasSubstr("as_of replay not built yet"));
   }
@@ -556,8 +552,7 @@ TEST_F(GatewayApiTest, ClockAdvanceMakesAnInvoiceOverdueInCollectionsQueries) {
   promise.set_recorded_by("bob");
   v1::CommandResult promised;
   {
-    grpc::ClientContext context;
-    grpc::Status status = stub_->RecordPromiseToPay(&context, promise, &promised);
+    grpc::Status status = Call(&v1::Gateway::Stub::RecordPromiseToPay, promise, &promised);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   EXPECT_EQ(promised.position().topic(), topics::kCollections);
@@ -565,9 +560,8 @@ TEST_F(GatewayApiTest, ClockAdvanceMakesAnInvoiceOverdueInCollectionsQueries) {
     v1::GatewayRecordPromiseRequest late = promise;
     late.set_promise_id("promise-2");
     *late.mutable_promised_date() = D(2027, 2, 1);  // before the business date
-    grpc::ClientContext context;
     v1::CommandResult unused;
-    grpc::Status status = stub_->RecordPromiseToPay(&context, late, &unused);
+    grpc::Status status = Call(&v1::Gateway::Stub::RecordPromiseToPay, late, &unused);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_THAT(status.error_message(), HasSubstr("collections: "));
   }
@@ -576,10 +570,7 @@ TEST_F(GatewayApiTest, ClockAdvanceMakesAnInvoiceOverdueInCollectionsQueries) {
   customer_request.set_account("C-1");
   *customer_request.mutable_consistency()->mutable_min_position() = promised.position();
   v1::Customer360 customer;
-  {
-    grpc::ClientContext context;
-    ASSERT_TRUE(stub_->GetCustomer360(&context, customer_request, &customer).ok());
-  }
+  { ASSERT_TRUE(Call(&v1::Gateway::Stub::GetCustomer360, customer_request, &customer).ok()); }
   EXPECT_THAT(customer.section_errors(), ::testing::IsEmpty());
   EXPECT_EQ(customer.open_promise().promise_id(), "promise-1");
   EXPECT_EQ(customer.open_promise().amount().minor_units(), 5000);
@@ -599,21 +590,18 @@ TEST_F(GatewayApiTest, ClockAdvanceMakesAnInvoiceOverdueInCollectionsQueries) {
   {
     v1::GatewayWriteOffRequest partial = write_off;
     *partial.mutable_amount() = protoconv::MoneyProto(100, "EUR");
-    grpc::ClientContext context;
-    EXPECT_EQ(stub_->WriteOffDebt(&context, partial, &written).error_code(),
+    EXPECT_EQ(Call(&v1::Gateway::Stub::WriteOffDebt, partial, &written).error_code(),
               grpc::StatusCode::UNIMPLEMENTED);
   }
   {
     v1::GatewayWriteOffRequest unknown = write_off;
     unknown.set_invoice_id("inv-404");
-    grpc::ClientContext context;
-    grpc::Status status = stub_->WriteOffDebt(&context, unknown, &written);
+    grpc::Status status = Call(&v1::Gateway::Stub::WriteOffDebt, unknown, &written);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
     EXPECT_THAT(status.error_message(), HasSubstr("collections: "));
   }
   {
-    grpc::ClientContext context;
-    grpc::Status status = stub_->WriteOffDebt(&context, write_off, &written);
+    grpc::Status status = Call(&v1::Gateway::Stub::WriteOffDebt, write_off, &written);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(written.position().topic(), topics::kCollections);
   }

@@ -45,13 +45,6 @@ grpc::Status FromService(const char* service, const grpc::Status& status) {
   return grpc::Status(status.error_code(), absl::StrCat(service, ": ", status.error_message()));
 }
 
-grpc::Status NotWired(const char* operation, const char* service) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      absl::StrCat(operation, " needs the ", service,
-                                   " service, which this gateway is not wired to yet; use the ",
-                                   service, " service's own API meanwhile"));
-}
-
 grpc::Status NotReachable(const char* service) {
   return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                       absl::StrCat("this gateway has no address for the ", service, " service (--",
@@ -79,6 +72,15 @@ grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// A service's async stub method as CallService and ForwardMapped call it.
+#define AR_ASYNC_CALL(stub, Method)                          \
+  [this](auto* client, auto* in, auto* out, auto done) {     \
+    stub->async()->Method(client, in, out, std::move(done)); \
+  }
+
+// Commands answer with the service's CommandResult unchanged.
+v1::CommandResult SameResult(const v1::CommandResult& result) { return result; }
+
 // One asynchronous call of a service: `call(client, request*, response*, done)` starts it;
 // `on_done(status, response&)` runs once it completes, with the status's message prefixed
 // by the service. The call's state lives until then.
@@ -99,6 +101,17 @@ void CallService(std::unique_ptr<grpc::ClientContext> client, const char* servic
        });
 }
 
+// CallService's completion for a caller's call: maps the service's answer into the
+// caller's response and finishes it.
+template <typename Response, typename MapResponse>
+auto MapAndFinish(grpc::ServerUnaryReactor* reactor, Response* response, MapResponse map_response) {
+  return [reactor, response, map_response = std::move(map_response)](grpc::Status status,
+                                                                     const auto& answer) {
+    if (status.ok()) *response = map_response(answer);
+    reactor->Finish(std::move(status));
+  };
+}
+
 // Map the request, call the service, map its response: the gateway's messages onto a
 // service's own. `downstream` is null when the service has no address.
 template <typename ServiceRequest, typename ServiceResponse, typename Response, typename Call,
@@ -112,11 +125,7 @@ grpc::ServerUnaryReactor* ForwardMapped(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   CallService<ServiceRequest, ServiceResponse>(
       std::move(downstream), service, *std::move(request), std::move(call),
-      [reactor, response, map_response = std::move(map_response)](grpc::Status status,
-                                                                  const ServiceResponse& answer) {
-        if (status.ok()) *response = map_response(answer);
-        reactor->Finish(std::move(status));
-      });
+      MapAndFinish(reactor, response, std::move(map_response)));
   return reactor;
 }
 
@@ -477,10 +486,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::ListOverdueAccounts(
     v1::GatewayListOverdueAccountsResponse* response) {
   return ForwardMapped<v1::ListOverdueAccountsRequest, v1::ListOverdueAccountsResponse>(
       context, collections_ ? Downstream(context) : nullptr, "collections", ToListOverdue(*request),
-      response,
-      [this](auto* client, auto* in, auto* out, auto done) {
-        collections_->async()->ListOverdueAccounts(client, in, out, std::move(done));
-      },
+      response, AR_ASYNC_CALL(collections_, ListOverdueAccounts),
       [request](const v1::ListOverdueAccountsResponse& out) {
         return FromListOverdue(*request, out);
       });
@@ -489,9 +495,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::ListOverdueAccounts(
 grpc::ServerUnaryReactor* GatewayGrpcService::GetAgingReport(
     grpc::CallbackServerContext* context, const v1::GatewayAgingReportRequest* request,
     v1::GatewayAgingReport* response) {
-  auto report = [this, request](grpc::ClientContext* client, auto* in, auto* out, auto done) {
-    collections_->async()->GetAgingReport(client, in, out, std::move(done));
-  };
+  auto report = AR_ASYNC_CALL(collections_, GetAgingReport);
   auto map_report = [request](const v1::AgingReport& out) {
     return FromAgingReport(*request, out);
   };
@@ -506,9 +510,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetAgingReport(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   CallService<v1::GetBusinessDatesRequest, v1::GetBusinessDatesResponse>(
       Downstream(context), "clock", v1::GetBusinessDatesRequest(),
-      [this](grpc::ClientContext* client, auto* in, auto* out, auto done) {
-        clock_->async()->GetBusinessDates(client, in, out, std::move(done));
-      },
+      AR_ASYNC_CALL(clock_, GetBusinessDates),
       [reactor, request, response, report, map_report, aging_context = Downstream(context)](
           grpc::Status status, const v1::GetBusinessDatesResponse& dates) mutable {
         if (status.ok()) status = core::ToGrpcStatus(CheckAgingAsOf(*request, dates));
@@ -518,10 +520,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetAgingReport(
         }
         CallService<v1::GetAgingReportRequest, v1::AgingReport>(
             std::move(aging_context), "collections", ToAgingReport(*request), report,
-            [reactor, response, map_report](grpc::Status status, const v1::AgingReport& out) {
-              if (status.ok()) *response = map_report(out);
-              reactor->Finish(std::move(status));
-            });
+            MapAndFinish(reactor, response, map_report));
       });
   return reactor;
 }
@@ -531,19 +530,22 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetCreditProfile(
     v1::GatewayCreditProfile* response) {
   return ForwardMapped<v1::GetCreditProfileRequest, v1::CreditProfile>(
       context, credit_risk_ ? Downstream(context) : nullptr, "credit_risk",
-      ToCreditProfileRequest(*request), response,
-      [this](auto* client, auto* in, auto* out, auto done) {
-        credit_risk_->async()->GetCreditProfile(client, in, out, std::move(done));
-      },
+      ToCreditProfileRequest(*request), response, AR_ASYNC_CALL(credit_risk_, GetCreditProfile),
       [top = options_.credit_top_factors](const v1::CreditProfile& out) {
         return FromCreditProfile(out, top);
       });
 }
 
+// Collections keeps KPIs per region, month and currency, for the current month only; the
+// gateway's request names no currency, so there is nothing faithful to ask it yet.
 grpc::ServerUnaryReactor* GatewayGrpcService::GetKpis(grpc::CallbackServerContext* context,
                                                       const v1::GatewayKpisRequest*,
                                                       v1::GatewayKpis*) {
-  return Answer(context, NotWired("GetKpis", "collections"));
+  return Answer(context,
+                grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                             "GetKpis is not wired to collections yet: collections' KPIs are per "
+                             "currency and for the current month only, and GatewayKpisRequest "
+                             "names no currency; use the collections service's GetKpis"));
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::SetCreditLimit(
@@ -551,11 +553,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::SetCreditLimit(
     v1::CommandResult* response) {
   return ForwardMapped<v1::SetCreditLimitRequest, v1::CommandResult>(
       context, credit_risk_ ? Downstream(context) : nullptr, "credit_risk", ToCreditLimit(*request),
-      response,
-      [this](auto* client, auto* in, auto* out, auto done) {
-        credit_risk_->async()->SetCreditLimit(client, in, out, std::move(done));
-      },
-      [](const v1::CommandResult& out) { return out; });
+      response, AR_ASYNC_CALL(credit_risk_, SetCreditLimit), SameResult);
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::SetFxRate(grpc::CallbackServerContext* context,
@@ -563,11 +561,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::SetFxRate(grpc::CallbackServerCont
                                                         v1::CommandResult* response) {
   return ForwardMapped<v1::SetFxRateRequest, v1::CommandResult>(
       context, credit_risk_ ? Downstream(context) : nullptr, "credit_risk", ToFxRate(*request),
-      response,
-      [this](auto* client, auto* in, auto* out, auto done) {
-        credit_risk_->async()->SetFxRate(client, in, out, std::move(done));
-      },
-      [](const v1::CommandResult& out) { return out; });
+      response, AR_ASYNC_CALL(credit_risk_, SetFxRate), SameResult);
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::RecordPromiseToPay(
@@ -575,11 +569,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::RecordPromiseToPay(
     v1::CommandResult* response) {
   return ForwardMapped<v1::RecordPromiseRequest, v1::CommandResult>(
       context, collections_ ? Downstream(context) : nullptr, "collections",
-      ToRecordPromise(*request), response,
-      [this](auto* client, auto* in, auto* out, auto done) {
-        collections_->async()->RecordPromise(client, in, out, std::move(done));
-      },
-      [](const v1::CommandResult& out) { return out; });
+      ToRecordPromise(*request), response, AR_ASYNC_CALL(collections_, RecordPromise), SameResult);
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::WriteOffDebt(
@@ -587,11 +577,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::WriteOffDebt(
     v1::CommandResult* response) {
   return ForwardMapped<v1::WriteOffDebtRequest, v1::CommandResult>(
       context, collections_ ? Downstream(context) : nullptr, "collections", ToWriteOff(*request),
-      response,
-      [this](auto* client, auto* in, auto* out, auto done) {
-        collections_->async()->WriteOffDebt(client, in, out, std::move(done));
-      },
-      [](const v1::CommandResult& out) { return out; });
+      response, AR_ASYNC_CALL(collections_, WriteOffDebt), SameResult);
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::AdvanceBusinessDay(
@@ -599,10 +585,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::AdvanceBusinessDay(
     v1::GatewayAdvanceBusinessDayResponse* response) {
   return ForwardMapped<v1::AdvanceBusinessDayRequest, v1::AdvanceBusinessDayResponse>(
       context, clock_ ? Downstream(context) : nullptr, "clock", ToClockAdvance(*request), response,
-      [this](auto* client, auto* in, auto* out, auto done) {
-        clock_->async()->AdvanceBusinessDay(client, in, out, std::move(done));
-      },
-      FromClockAdvance);
+      AR_ASYNC_CALL(clock_, AdvanceBusinessDay), FromClockAdvance);
 }
 
 // ---- pass-through ----
@@ -648,6 +631,7 @@ AR_GATEWAY_FORWARD(payments_, "payments", RecordPayment)
 AR_GATEWAY_FORWARD(payments_, "payments", ReversePayment)
 
 #undef AR_GATEWAY_FORWARD
+#undef AR_ASYNC_CALL
 
 // ---- the overdue stream ----
 
