@@ -339,6 +339,18 @@ TEST_F(GatewayApiTest, ErrorsKeepTheirCodeAndNameTheService) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
     EXPECT_THAT(status.error_message(), HasSubstr("credit_risk: "));
   }
+  // Customer360 of an account credit-risk and collections have not heard of: their
+  // sections stay empty, and that is no error.
+  {
+    v1::GetCustomer360Request unknown;
+    unknown.set_tenant("acme");
+    unknown.set_account("never-seen");
+    ASSERT_TRUE(Call(&v1::Gateway::Stub::GetCustomer360, unknown, &customer).ok());
+    EXPECT_THAT(customer.section_errors(), ::testing::IsEmpty());
+    EXPECT_FALSE(customer.has_credit_profile());
+    EXPECT_FALSE(customer.has_collection_status());
+    EXPECT_FALSE(customer.has_open_promise());
+  }
 }
 
 TEST_F(GatewayApiTest, ServiceWithoutAddressIsUnimplemented) {
