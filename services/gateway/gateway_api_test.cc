@@ -617,6 +617,10 @@ TEST_F(GatewayApiTest, ClockAdvanceMakesAnInvoiceOverdueInCollectionsQueries) {
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(written.position().topic(), topics::kCollections);
   }
+  v1::GatewayKpis kpis;
+  grpc::Status kpis_status = Call(&v1::Gateway::Stub::GetKpis, v1::GatewayKpisRequest(), &kpis);
+  EXPECT_EQ(kpis_status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_THAT(kpis_status.error_message(), HasSubstr("currency"));
 }
 
 TEST_F(GatewayApiTest, HealthIsServing) {
