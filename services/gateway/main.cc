@@ -14,9 +14,9 @@ ABSL_FLAG(std::string, listen, "0.0.0.0:50060", "gRPC listen address");
 ABSL_FLAG(std::string, invoicing_address, "127.0.0.1:50061",
           "the invoicing service (empty: its operations answer UNIMPLEMENTED)");
 ABSL_FLAG(std::string, payments_address, "127.0.0.1:50062", "the payments service");
-ABSL_FLAG(std::string, credit_risk_address, "", "the credit-risk service");
-ABSL_FLAG(std::string, collections_address, "", "the collections service");
-ABSL_FLAG(std::string, clock_address, "", "the clock service");
+ABSL_FLAG(std::string, credit_risk_address, "127.0.0.1:50063", "the credit-risk service");
+ABSL_FLAG(std::string, collections_address, "127.0.0.1:50064", "the collections service");
+ABSL_FLAG(std::string, clock_address, "127.0.0.1:50065", "the clock service");
 ABSL_FLAG(absl::Duration, downstream_timeout, absl::Seconds(30),
           "deadline of a call to a service when the caller set none");
 ABSL_FLAG(int32_t, overdue_queue, 1024,
