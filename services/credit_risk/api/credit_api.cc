@@ -109,7 +109,17 @@ absl::StatusOr<v1::CommandResult> CreditRiskApi::SetFxRate(const v1::SetFxRateRe
       request.tenant(), FxPartitionKey(request.from_currency(), request.to_currency()),
       [&]() -> absl::StatusOr<command::Decision> {
         CommandContext context{command_id, absl::ToUnixMicros(absl::Now()), ""};
-        ASSIGN_OR_RETURN(Outcome outcome, DecideSetFxRate(request, context));
+        ASSIGN_OR_RETURN(absl::CivilDay effective,
+                         protoconv::DayFromProto(request.effective_date(), "effective_date"));
+        ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                         store_.HGet(Keys::FxDays(request.tenant(), request.from_currency(),
+                                                  request.to_currency()),
+                                     absl::StrCat(core::DayNumber(effective))));
+        std::optional<int64_t> recorded;
+        if (int64_t rate = 0; stored.has_value() && absl::SimpleAtoi(*stored, &rate)) {
+          recorded = rate;
+        }
+        ASSIGN_OR_RETURN(Outcome outcome, DecideSetFxRate(request, recorded, context));
         return ToDecision(std::move(outcome), command_id);
       });
 }

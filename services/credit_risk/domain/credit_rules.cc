@@ -664,8 +664,14 @@ absl::Status ValidateSetFxRate(const v1::SetFxRateRequest& request) {
 }
 
 absl::StatusOr<Outcome> DecideSetFxRate(const v1::SetFxRateRequest& request,
+                                        std::optional<int64_t> recorded_rate_nano,
                                         const CommandContext& context) {
   RETURN_IF_ERROR(ValidateSetFxRate(request));
+  if (recorded_rate_nano == request.rate_nano()) {
+    Outcome repeat;
+    repeat.duplicate_of.emplace().set_duplicate(true);
+    return repeat;
+  }
   v1::AccountRef key;
   key.set_tenant(request.tenant());
   key.set_account(FxPartitionKey(request.from_currency(), request.to_currency()));

@@ -195,8 +195,12 @@ absl::StatusOr<Outcome> DecideSetCreditLimit(const v1::SetCreditLimitRequest& re
                                              const CommandContext& context);
 
 absl::Status ValidateSetFxRate(const v1::SetFxRateRequest& request);
-// SetFxRate: one FxRateSet keyed by FxPartitionKey.
+// SetFxRate: one FxRateSet keyed by FxPartitionKey. The rate already recorded for the
+// pair and the request's effective date (`recorded_rate_nano`, none when none) equal to the
+// request's is an idempotent repeat: nothing new (a feed that sends its rates again
+// publishes nothing).
 absl::StatusOr<Outcome> DecideSetFxRate(const v1::SetFxRateRequest& request,
+                                        std::optional<int64_t> recorded_rate_nano,
                                         const CommandContext& context);
 
 // Command ids of the reactor's decisions.

@@ -523,17 +523,31 @@ TEST(CreditCommandTest, SetFxRate) {
   request.set_to_currency("EUR");
   request.set_rate_nano(920'000'000);
   *request.mutable_effective_date() = protoconv::DayToProto(kDay);
-  absl::StatusOr<Outcome> outcome = DecideSetFxRate(request, CommandContext{"fx:1", 1, ""});
+  absl::StatusOr<Outcome> outcome =
+      DecideSetFxRate(request, std::nullopt, CommandContext{"fx:1", 1, ""});
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->events[0].account(), "fx:USD:EUR");
   EXPECT_EQ(outcome->events[0].fx_rate_set().rate_nano(), 920'000'000);
+  // The rate recorded for that day, sent again: a repeat, nothing published.
+  outcome = DecideSetFxRate(request, 920'000'000, CommandContext{"fx:2", 1, ""});
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_TRUE(outcome->events.empty());
+  ASSERT_TRUE(outcome->duplicate_of.has_value());
+  EXPECT_TRUE(outcome->duplicate_of->duplicate());
+  // Another rate for that day corrects it: new.
+  outcome = DecideSetFxRate(request, 910'000'000, CommandContext{"fx:3", 1, ""});
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->events.size(), 1u);
   request.set_rate_nano(0);
-  EXPECT_EQ(DecideSetFxRate(request, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecideSetFxRate(request, std::nullopt, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   request.set_rate_nano(1);
   request.set_to_currency("XXX");
-  EXPECT_EQ(DecideSetFxRate(request, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecideSetFxRate(request, std::nullopt, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   request.set_to_currency("USD");
-  EXPECT_EQ(DecideSetFxRate(request, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecideSetFxRate(request, std::nullopt, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -56,6 +56,9 @@ std::string Keys::FxRate(absl::string_view tenant, absl::string_view from, absl:
   return ScopedKey("fx", tenant, absl::StrCat(from, ":", to));
 }
 std::string Keys::FxPairs(absl::string_view tenant) { return ScopedKey("fxpairs", tenant, ""); }
+std::string Keys::FxDays(absl::string_view tenant, absl::string_view from, absl::string_view to) {
+  return ScopedKey("fxdays", tenant, absl::StrCat(from, ":", to));
+}
 std::string Keys::BusinessDate(absl::string_view region) {
   return ScopedKey("bizdate", region, "");
 }
@@ -150,6 +153,8 @@ absl::Status CreditProjection::ApplyFxRate(const v1::Event& event, store::WriteB
   const std::string key = Keys::FxRate(event.tenant(), set.from_currency(), set.to_currency());
   ASSIGN_OR_RETURN(std::optional<v1::CreditFxRate> current, rates_.Get(key));
   const int64_t day = core::DayNumber(effective);
+  batch.HSet(Keys::FxDays(event.tenant(), set.from_currency(), set.to_currency()),
+             absl::StrCat(day), absl::StrCat(set.rate_nano()));
   if (current && current->effective_day() > day) return absl::OkStatus();  // an older rate
   v1::CreditFxRate rate;
   rate.set_rate_nano(set.rate_nano());

@@ -7,6 +7,8 @@
 //   cr:account:<n>:<tenant>:<account>      ar.v1.CreditAccountState (string)
 //   cr:fx:<n>:<tenant>:<FROM>:<TO>         ar.v1.CreditFxRate, the latest effective rate
 //   cr:fxpairs:<n>:<tenant>:               HASH "FROM:TO" -> "1" (the pairs known)
+//   cr:fxdays:<n>:<tenant>:<FROM>:<TO>     HASH effective day number -> rate_nano (every
+//                                          rate set, so SetFxRate knows a repeat)
 //   cr:bizdate:<n>:<region>:               ar.v1.Date, the region's business date B
 //   cr:due:<n>:<region>:                   ZSET "<n>:<tenant>:<account>" by the earliest due
 //                                          day of its open invoices (day close touches only
@@ -48,6 +50,7 @@ struct Keys {
   static std::string Account(absl::string_view tenant, absl::string_view account);
   static std::string FxRate(absl::string_view tenant, absl::string_view from, absl::string_view to);
   static std::string FxPairs(absl::string_view tenant);
+  static std::string FxDays(absl::string_view tenant, absl::string_view from, absl::string_view to);
   static std::string BusinessDate(absl::string_view region);
   static std::string DueIndex(absl::string_view region);
   static std::string Grade(absl::string_view tenant, absl::string_view grade);
