@@ -488,6 +488,9 @@ void EvolveAccount(v1::CollectionsAccount& account, const v1::Event& event) {
     case v1::Event::kPromiseToPayRecorded: {
       const v1::PromiseToPayRecorded& recorded = event.promise_to_pay_recorded();
       v1::CollectionsPromise* promise = account.mutable_promise();
+      if (!promise->promise_id().empty() && promise->promise_id() != recorded.promise_id()) {
+        *account.add_earlier_promises() = *promise;
+      }
       promise->Clear();
       promise->set_promise_id(recorded.promise_id());
       *promise->mutable_amount() = recorded.amount();
@@ -695,11 +698,17 @@ absl::StatusOr<std::vector<v1::Event>> DecideRecordPromise(const v1::RecordPromi
   if (request.recorded_by().size() > kMaxTextLength) {
     return absl::InvalidArgumentError("recorded_by is too long");
   }
-  const v1::CollectionsPromise& existing = account.promise();
-  if (existing.promise_id() == request.promise_id()) {
-    if (existing.amount().minor_units() != request.amount().minor_units() ||
-        existing.amount().currency() != request.amount().currency() ||
-        DayNumberOf(existing.promised_date()) != core::DayNumber(promised)) {
+  // The current promise or an earlier one with this id: a repeat (checked before the
+  // business-date rule, which a repeat sent days later would otherwise fail).
+  const v1::CollectionsPromise* existing = nullptr;
+  if (account.promise().promise_id() == request.promise_id()) existing = &account.promise();
+  for (const v1::CollectionsPromise& earlier : account.earlier_promises()) {
+    if (earlier.promise_id() == request.promise_id()) existing = &earlier;
+  }
+  if (existing != nullptr) {
+    if (existing->amount().minor_units() != request.amount().minor_units() ||
+        existing->amount().currency() != request.amount().currency() ||
+        DayNumberOf(existing->promised_date()) != core::DayNumber(promised)) {
       return absl::AlreadyExistsError(
           absl::StrCat("promise ", request.promise_id(), " was recorded with other content"));
     }

@@ -275,6 +275,27 @@ TEST_F(DomainTest, PromiseKeptPausesThenReleases) {
               ElementsAre(v1::Event::kDunningLevelRaised));
 }
 
+TEST_F(DomainTest, AnEarlierPromiseSentAgainLaterIsARepeat) {
+  Apply(Issued("inv-1", 10000, D(2027, 3, 1)));
+  Close(absl::CivilDay(2027, 3, 2));
+  const v1::RecordPromiseRequest first = Promise("pr-1", 3000, D(2027, 3, 10));
+  Apply(DecideRecordPromise(first, account_, absl::CivilDay(2027, 3, 3), {"promise:pr-1", 1, ""})
+            ->front());
+  const v1::RecordPromiseRequest second = Promise("pr-2", 4000, D(2027, 3, 25));
+  Apply(DecideRecordPromise(second, account_, absl::CivilDay(2027, 3, 12), {"promise:pr-2", 2, ""})
+            ->front());
+  // pr-1 replayed after pr-2 replaced it, and after its date: a repeat, not a rule breach.
+  auto repeat =
+      DecideRecordPromise(first, account_, absl::CivilDay(2027, 3, 20), {"promise:pr-1", 3, ""});
+  ASSERT_TRUE(repeat.ok()) << repeat.status();
+  EXPECT_THAT(*repeat, IsEmpty());
+  v1::RecordPromiseRequest changed = first;
+  *changed.mutable_amount() = Eur(3500);
+  EXPECT_EQ(DecideRecordPromise(changed, account_, absl::CivilDay(2027, 3, 20), {}).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(account_.promise().promise_id(), "pr-2");
+}
+
 TEST_F(DomainTest, PromiseBrokenAtTheCloseOfItsDate) {
   Apply(Issued("inv-1", 10000, D(2027, 3, 1)));
   Close(absl::CivilDay(2027, 3, 2));
