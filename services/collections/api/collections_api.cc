@@ -300,49 +300,40 @@ absl::StatusOr<v1::Kpis> CollectionsApi::GetKpis(const v1::GetKpisRequest& reque
   return kpis;
 }
 
-namespace {
-template <typename T>
-grpc::Status Reply(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return core::ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
-}  // namespace
-
 grpc::Status CollectionsGrpcService::RecordPromise(grpc::ServerContext*,
                                                    const v1::RecordPromiseRequest* request,
                                                    v1::CommandResult* response) {
-  return Reply(api_.RecordPromise(*request), response);
+  return core::ReplyWith(api_.RecordPromise(*request), response);
 }
 grpc::Status CollectionsGrpcService::WriteOffDebt(grpc::ServerContext*,
                                                   const v1::WriteOffDebtRequest* request,
                                                   v1::CommandResult* response) {
-  return Reply(api_.WriteOffDebt(*request), response);
+  return core::ReplyWith(api_.WriteOffDebt(*request), response);
 }
 grpc::Status CollectionsGrpcService::ListOverdueAccounts(
     grpc::ServerContext*, const v1::ListOverdueAccountsRequest* request,
     v1::ListOverdueAccountsResponse* response) {
-  return Reply(api_.ListOverdueAccounts(*request), response);
+  return core::ReplyWith(api_.ListOverdueAccounts(*request), response);
 }
 grpc::Status CollectionsGrpcService::GetAccountCollections(
     grpc::ServerContext*, const v1::GetAccountCollectionsRequest* request,
     v1::AccountCollections* response) {
-  return Reply(api_.GetAccountCollections(*request), response);
+  return core::ReplyWith(api_.GetAccountCollections(*request), response);
 }
 grpc::Status CollectionsGrpcService::GetAgingReport(grpc::ServerContext*,
                                                     const v1::GetAgingReportRequest* request,
                                                     v1::AgingReport* response) {
-  return Reply(api_.GetAgingReport(*request), response);
+  return core::ReplyWith(api_.GetAgingReport(*request), response);
 }
 grpc::Status CollectionsGrpcService::ListWriteOffCandidates(
     grpc::ServerContext*, const v1::ListWriteOffCandidatesRequest* request,
     v1::ListWriteOffCandidatesResponse* response) {
-  return Reply(api_.ListWriteOffCandidates(*request), response);
+  return core::ReplyWith(api_.ListWriteOffCandidates(*request), response);
 }
 grpc::Status CollectionsGrpcService::GetKpis(grpc::ServerContext*,
                                              const v1::GetKpisRequest* request,
                                              v1::Kpis* response) {
-  return Reply(api_.GetKpis(*request), response);
+  return core::ReplyWith(api_.GetKpis(*request), response);
 }
 
 }  // namespace ar::collections

@@ -266,12 +266,6 @@ absl::StatusOr<v1::CreditProfileList> CreditRiskApi::ListAccountsOverLimit(
 // ---- gRPC: the one place statuses are mapped ----
 
 namespace {
-template <typename T>
-grpc::Status Reply(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return core::ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
 absl::Time DeadlineOf(const grpc::ServerContext* context) {
   return absl::FromChrono(context->deadline());
 }
@@ -280,27 +274,27 @@ absl::Time DeadlineOf(const grpc::ServerContext* context) {
 grpc::Status CreditRiskGrpcService::SetCreditLimit(grpc::ServerContext*,
                                                    const v1::SetCreditLimitRequest* request,
                                                    v1::CommandResult* response) {
-  return Reply(api_.SetCreditLimit(*request), response);
+  return core::ReplyWith(api_.SetCreditLimit(*request), response);
 }
 grpc::Status CreditRiskGrpcService::SetFxRate(grpc::ServerContext*,
                                               const v1::SetFxRateRequest* request,
                                               v1::CommandResult* response) {
-  return Reply(api_.SetFxRate(*request), response);
+  return core::ReplyWith(api_.SetFxRate(*request), response);
 }
 grpc::Status CreditRiskGrpcService::GetCreditProfile(grpc::ServerContext* context,
                                                      const v1::GetCreditProfileRequest* request,
                                                      v1::CreditProfile* response) {
-  return Reply(api_.GetCreditProfile(*request, DeadlineOf(context)), response);
+  return core::ReplyWith(api_.GetCreditProfile(*request, DeadlineOf(context)), response);
 }
 grpc::Status CreditRiskGrpcService::ListAccountsByGrade(
     grpc::ServerContext* context, const v1::ListAccountsByGradeRequest* request,
     v1::CreditProfileList* response) {
-  return Reply(api_.ListAccountsByGrade(*request, DeadlineOf(context)), response);
+  return core::ReplyWith(api_.ListAccountsByGrade(*request, DeadlineOf(context)), response);
 }
 grpc::Status CreditRiskGrpcService::ListAccountsOverLimit(
     grpc::ServerContext* context, const v1::ListAccountsOverLimitRequest* request,
     v1::CreditProfileList* response) {
-  return Reply(api_.ListAccountsOverLimit(*request, DeadlineOf(context)), response);
+  return core::ReplyWith(api_.ListAccountsOverLimit(*request, DeadlineOf(context)), response);
 }
 
 }  // namespace ar::credit

@@ -265,44 +265,35 @@ absl::StatusOr<v1::Statement> PaymentsApi::GetStatement(const v1::GetStatementRe
 
 // ---- gRPC: the one place statuses are mapped ----
 
-namespace {
-template <typename T>
-grpc::Status Reply(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return core::ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
-}  // namespace
-
 grpc::Status PaymentsGrpcService::RecordPayment(grpc::ServerContext*,
                                                 const v1::RecordPaymentRequest* request,
                                                 v1::CommandResult* response) {
-  return Reply(api_.RecordPayment(*request), response);
+  return core::ReplyWith(api_.RecordPayment(*request), response);
 }
 grpc::Status PaymentsGrpcService::ReversePayment(grpc::ServerContext*,
                                                  const v1::ReversePaymentRequest* request,
                                                  v1::CommandResult* response) {
-  return Reply(api_.ReversePayment(*request), response);
+  return core::ReplyWith(api_.ReversePayment(*request), response);
 }
 grpc::Status PaymentsGrpcService::GetPayment(grpc::ServerContext*,
                                              const v1::GetPaymentRequest* request,
                                              v1::Payment* response) {
-  return Reply(api_.GetPayment(*request), response);
+  return core::ReplyWith(api_.GetPayment(*request), response);
 }
 grpc::Status PaymentsGrpcService::ListPayments(grpc::ServerContext*,
                                                const v1::ListPaymentsRequest* request,
                                                v1::ListPaymentsResponse* response) {
-  return Reply(api_.ListPayments(*request), response);
+  return core::ReplyWith(api_.ListPayments(*request), response);
 }
 grpc::Status PaymentsGrpcService::GetUnappliedCash(grpc::ServerContext*,
                                                    const v1::GetUnappliedCashRequest* request,
                                                    v1::UnappliedCash* response) {
-  return Reply(api_.GetUnappliedCash(*request), response);
+  return core::ReplyWith(api_.GetUnappliedCash(*request), response);
 }
 grpc::Status PaymentsGrpcService::GetStatement(grpc::ServerContext*,
                                                const v1::GetStatementRequest* request,
                                                v1::Statement* response) {
-  return Reply(api_.GetStatement(*request), response);
+  return core::ReplyWith(api_.GetStatement(*request), response);
 }
 
 }  // namespace ar::payments
