@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libsqlite3-dev sqlite3
   redis-server redis-tools kcat
-  clang-format tzdata python3 procps
+  clang-format tzdata python3 python3-yaml procps
 )
 
 missing=()
