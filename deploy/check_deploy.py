@@ -119,7 +119,8 @@ class Binaries:
             result = subprocess.run([self.paths[binary], "--helpfull"], capture_output=True,
                                     text=True, env=environment, timeout=30)
             # ParseFlagsAndEnvironment exits 2 on a bad value; --helpfull exits 1.
-            self._env_results[key] = (result.stderr.strip().splitlines() or ["?"])[-1] \
+            message = (result.stderr.strip().splitlines() or ["?"])[-1]
+            self._env_results[key] = message.replace(self.paths[binary], binary) \
                 if result.returncode == 2 else None
         return self._env_results[key]
 
@@ -744,7 +745,8 @@ class Checker:
                       self.check_systemd, self.check_chart):
             try:
                 check()
-            except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
+            except (OSError, RuntimeError, subprocess.SubprocessError, yaml.YAMLError, KeyError,
+                    TypeError, AttributeError) as error:
                 self.problem(check.__name__, f"{type(error).__name__}: {error}")
         return self.problems
 
