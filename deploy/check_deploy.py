@@ -30,7 +30,10 @@ import subprocess
 import sys
 import tempfile
 
-import yaml
+try:
+    import yaml
+except ImportError:
+    sys.exit("check_deploy: needs python3-yaml (deploy/local/install-deps.sh installs it)")
 
 # libyaml's parser when present (python3-yaml has it): 5x faster.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
