@@ -1,5 +1,8 @@
 #include "libs/command/command_executor.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/core/status_macros.h"
@@ -18,69 +21,198 @@ eventlog::LogPosition FromProto(const v1::LogPosition& position) {
   return {position.topic(), position.partition(), position.offset()};
 }
 
-CommandExecutor::CommandExecutor(eventlog::Producer& producer,
-                                 projection::ProjectionRunner& own_projection, Options options)
-    : producer_(producer), projection_(own_projection), options_(std::move(options)) {}
-
-std::shared_ptr<CommandExecutor::AccountSlot> CommandExecutor::Acquire(const std::string& key) {
-  std::lock_guard lock(slots_mu_);
-  std::shared_ptr<AccountSlot>& slot = slots_[key];
-  if (!slot) slot = std::make_shared<AccountSlot>();
-  ++slot->users;
-  return slot;
+absl::StatusOr<v1::CommandResult> AwaitCommand(const std::function<void(CommandDone)>& start) {
+  // Shared with the callback, which may run on another thread after this frame notified.
+  struct Result {
+    std::mutex mu;
+    std::condition_variable ready;
+    std::optional<absl::StatusOr<v1::CommandResult>> value;
+  };
+  auto result = std::make_shared<Result>();
+  start([result](absl::StatusOr<v1::CommandResult> value) {
+    {
+      std::lock_guard lock(result->mu);
+      result->value = std::move(value);
+    }
+    result->ready.notify_one();
+  });
+  std::unique_lock lock(result->mu);
+  result->ready.wait(lock, [&] { return result->value.has_value(); });
+  return *std::move(result->value);
 }
 
-void CommandExecutor::Release(const std::string& key) {
-  std::lock_guard lock(slots_mu_);
-  auto it = slots_.find(key);
-  if (it == slots_.end()) return;
-  if (--it->second->users > 0) return;
-  // Nobody else can reach the slot without slots_mu_, so its lock is free.
-  std::lock_guard slot_lock(it->second->mu);
-  if (!it->second->last_published) slots_.erase(it);
+CommandExecutor::CommandExecutor(eventlog::Producer& producer,
+                                 projection::ProjectionRunner& own_projection, Options options)
+    : producer_(producer),
+      projection_(own_projection),
+      options_(std::move(options)),
+      watcher_(own_projection) {
+  for (int i = 0; i < std::max(1, options_.worker_threads); ++i) {
+    workers_.emplace_back([this] { WorkerLoop(); });
+  }
+}
+
+CommandExecutor::~CommandExecutor() {
+  // Waiting commands complete now (as timed out), which may queue their accounts' next
+  // commands for the workers; the workers finish every task before they end.
+  watcher_.Stop();
+  {
+    std::lock_guard lock(tasks_mu_);
+    stopping_ = true;
+  }
+  tasks_ready_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+}
+
+void CommandExecutor::Defer(std::function<void()> task) {
+  {
+    std::lock_guard lock(tasks_mu_);
+    tasks_.push_back(std::move(task));
+  }
+  tasks_ready_.notify_one();
+}
+
+void CommandExecutor::WorkerLoop() {
+  std::unique_lock lock(tasks_mu_);
+  while (true) {
+    tasks_ready_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;  // stopping, and nothing left to run
+    std::function<void()> task = std::move(tasks_.front());
+    tasks_.pop_front();
+    lock.unlock();
+    task();
+    lock.lock();
+  }
+}
+
+void CommandExecutor::ExecuteAsync(const std::string& tenant, const std::string& account,
+                                   Decide decide, CommandDone done) {
+  auto command = std::make_shared<Command>();
+  command->key = absl::StrCat(tenant, "/", account);
+  command->account = account;
+  command->decide = std::move(decide);
+  command->done = std::move(done);
+  {
+    std::lock_guard lock(slots_mu_);
+    std::shared_ptr<AccountSlot>& slot = slots_[command->key];
+    if (!slot) slot = std::make_shared<AccountSlot>();
+    command->slot = slot;
+    if (slot->busy) {
+      slot->queued.push_back(std::move(command));
+      return;
+    }
+    slot->busy = true;
+  }
+  Begin(std::move(command));
 }
 
 absl::StatusOr<v1::CommandResult> CommandExecutor::Execute(const std::string& tenant,
                                                            const std::string& account,
                                                            const Decide& decide) {
-  const std::string key = absl::StrCat(tenant, "/", account);
-  std::shared_ptr<AccountSlot> slot = Acquire(key);
-  absl::StatusOr<v1::CommandResult> result = [&]() -> absl::StatusOr<v1::CommandResult> {
-    std::lock_guard account_lock(slot->mu);
-    if (slot->last_published) {
-      if (!projection_.WaitForPosition(*slot->last_published, options_.catch_up_timeout)) {
-        return absl::UnavailableError(
-            absl::StrCat("the read model has not caught up with the account's last command (",
-                         slot->last_published->topic, "/", slot->last_published->partition, "@",
-                         slot->last_published->offset, "); try again"));
-      }
-      slot->last_published.reset();
-    }
-    ASSIGN_OR_RETURN(Decision decision, decide());
-    if (decision.duplicate_of) return *decision.duplicate_of;
-    if (decision.events.empty()) return v1::CommandResult();
+  return AwaitCommand(
+      [&](CommandDone done) { ExecuteAsync(tenant, account, decide, std::move(done)); });
+}
 
-    v1::EventBatch batch;
-    batch.set_command_id(decision.command_id);
-    v1::CommandResult result;
-    for (v1::Event& event : decision.events) {
-      result.add_event_ids(event.event_id());
-      *batch.add_events() = std::move(event);
+void CommandExecutor::Begin(std::shared_ptr<Command> command) {
+  std::optional<eventlog::LogPosition> last;
+  {
+    std::lock_guard lock(slots_mu_);
+    last = command->slot->last_published;
+  }
+  if (last && projection_.CommittedOffset({last->topic, last->partition}) > last->offset) {
+    last.reset();
+  }
+  if (!last) {
+    {
+      std::lock_guard lock(slots_mu_);
+      command->slot->last_published.reset();
     }
-    absl::StatusOr<eventlog::LogPosition> position =
-        producer_.AppendAndWait(options_.topic, account, batch.SerializeAsString());
-    if (!position.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("the event log did not accept the events: ", position.status().message()));
+    DecideAndPublish(std::move(command));
+    return;
+  }
+  const eventlog::LogPosition position = *last;
+  watcher_.NotifyWhenApplied(
+      position, absl::Now() + options_.catch_up_timeout, [this, command, position](bool applied) {
+        if (!applied) {
+          Finish(command, absl::UnavailableError(absl::StrCat(
+                              "the read model has not caught up with the account's last command (",
+                              position.topic, "/", position.partition, "@", position.offset,
+                              "); try again")));
+          return;
+        }
+        {
+          std::lock_guard lock(slots_mu_);
+          command->slot->last_published.reset();
+        }
+        // Not on the watcher's thread: it completes every other command.
+        Defer([this, command] { DecideAndPublish(command); });
+      });
+}
+
+void CommandExecutor::DecideAndPublish(std::shared_ptr<Command> command) {
+  absl::StatusOr<Decision> decision = command->decide();
+  if (!decision.ok()) {
+    Finish(command, decision.status());
+    return;
+  }
+  if (decision->duplicate_of) {
+    Finish(command, *std::move(decision->duplicate_of));
+    return;
+  }
+  if (decision->events.empty()) {
+    Finish(command, v1::CommandResult());
+    return;
+  }
+  v1::EventBatch batch;
+  batch.set_command_id(decision->command_id);
+  v1::CommandResult result;
+  for (v1::Event& event : decision->events) {
+    result.add_event_ids(event.event_id());
+    *batch.add_events() = std::move(event);
+  }
+  producer_.Append(options_.topic, command->account, batch.SerializeAsString(),
+                   [this, command, result](absl::StatusOr<eventlog::LogPosition> position) mutable {
+                     if (!position.ok()) {
+                       Finish(command, absl::UnavailableError(
+                                           absl::StrCat("the event log did not accept the events: ",
+                                                        position.status().message())));
+                       return;
+                     }
+                     *result.mutable_position() = ToProto(*position);
+                     watcher_.NotifyWhenApplied(
+                         *position, absl::Now() + options_.catch_up_timeout,
+                         [this, command, result, position = *position](bool applied) mutable {
+                           if (!applied) {
+                             std::lock_guard lock(slots_mu_);
+                             command->slot->last_published = position;
+                           }
+                           Finish(command, std::move(result));
+                         });
+                   });
+}
+
+void CommandExecutor::Finish(const std::shared_ptr<Command>& command,
+                             absl::StatusOr<v1::CommandResult> result) {
+  // The result first: the account's next command never completes before this one.
+  CommandDone done = std::move(command->done);
+  command->decide = nullptr;  // may refer to the caller's objects, which `done` may free
+  done(std::move(result));
+  std::shared_ptr<Command> next;
+  {
+    std::lock_guard lock(slots_mu_);
+    AccountSlot& slot = *command->slot;
+    if (!slot.queued.empty()) {
+      next = std::move(slot.queued.front());
+      slot.queued.pop_front();
+    } else {
+      slot.busy = false;
+      auto it = slots_.find(command->key);
+      if (!slot.last_published && it != slots_.end() && it->second == command->slot) {
+        slots_.erase(it);
+      }
     }
-    *result.mutable_position() = ToProto(*position);
-    if (!projection_.WaitForPosition(*position, options_.catch_up_timeout)) {
-      slot->last_published = *position;
-    }
-    return result;
-  }();
-  Release(key);
-  return result;
+  }
+  if (next) Defer([this, next = std::move(next)] { Begin(next); });
 }
 
 absl::Status CommandExecutor::CatchUp(eventlog::EventLog& log,
