@@ -130,6 +130,16 @@ absl::Status CollectionsReactor::DayClosed(const v1::Event& event, const eventlo
   RETURN_IF_ERROR(WaitForProjection({source.topic, source.partition, source.offset}, deadline));
   RETURN_IF_ERROR(WaitForInputs(deadline));
 
+  // The read model now holds every record already in the log, so it knows whether this
+  // close was finished before (a replay into an empty store, a duplicate past a restart).
+  ASSIGN_OR_RETURN(std::optional<absl::CivilDay> decided_through,
+                   LoadDecidedThrough(store_, region));
+  if (decided_through && *closed <= *decided_through) {
+    batch.Set(Keys::ReactorClosed(region), absl::StrCat(closed_day));
+    closed_pending_[region] = closed_day;
+    return absl::OkStatus();
+  }
+
   const absl::CivilDay business_date = *closed + 1;
   const int64_t current = core::DayNumber(business_date);
   std::optional<int64_t> previous;
@@ -141,6 +151,7 @@ absl::Status CollectionsReactor::DayClosed(const v1::Event& event, const eventlo
   // Accounts are independent: several commands in flight let the log group-commit their
   // records instead of paying one durable append and one read-model wait per account.
   std::atomic<size_t> next{0};
+  std::atomic<int32_t> accounts_decided{0};
   std::mutex error_mu;
   absl::Status first_error;
   auto work = [&] {
@@ -171,7 +182,10 @@ absl::Status CollectionsReactor::DayClosed(const v1::Event& event, const eventlo
         next = ordered.size();
         return;
       }
-      if (!result->event_ids().empty()) ++day_close_commands_;
+      if (!result->event_ids().empty()) {
+        ++day_close_commands_;
+        ++accounts_decided;
+      }
     }
   };
   const size_t workers = std::min<size_t>(kDayCloseWorkers, ordered.size());
@@ -180,6 +194,21 @@ absl::Status CollectionsReactor::DayClosed(const v1::Event& event, const eventlo
   work();
   for (std::thread& thread : threads) thread.join();
   RETURN_IF_ERROR(first_error);
+  // Last, so that it is in the log only once every account's decisions are.
+  const std::string completed_id = DayCloseCompletedCommandId(region, *closed);
+  RETURN_IF_ERROR(
+      executor_
+          .Execute("", region,
+                   [&]() -> absl::StatusOr<command::Decision> {
+                     command::Decision decision;
+                     decision.command_id = completed_id;
+                     decision.events = DecideDayCloseCompleted(
+                         policy_, region, *closed, static_cast<int32_t>(ordered.size()),
+                         accounts_decided.load(),
+                         {completed_id, absl::ToUnixMicros(absl::Now()), event.event_id()});
+                     return decision;
+                   })
+          .status());
   batch.Set(Keys::ReactorClosed(region), absl::StrCat(closed_day));
   closed_pending_[region] = closed_day;
   return absl::OkStatus();

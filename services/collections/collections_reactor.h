@@ -12,10 +12,16 @@
 //     close is decided on);
 //  3. the accounts to decide: invoices in the due-date index ranges that change state on
 //     B, promises dated before B, and the accounts the read model marked for attention;
+//  3a. a close the read model knows as completed (CollectionsDayCloseCompleted, step 5)
+//     is a no-op: this is what a rebuild from offset zero meets for every old close, and
+//     deciding an old date against today's state would publish reminders and bucket
+//     changes that were never due on that date;
 //  4. for each, a command "dayclose:<region>:<D>:<tenant>:<account>" through the
 //     CommandExecutor: DecideDayClose on the account's current state. The decision
 //     returns only what is not yet decided, and the read model skips a command id it has
-//     applied, so a crash between two accounts' records re-decides nothing on replay.
+//     applied, so a crash between two accounts' records re-decides nothing on replay;
+//  5. last, "dayclose:<region>:<D>:completed" publishes CollectionsDayCloseCompleted
+//     (account = region), which the read model keeps as the region's decided_through.
 // Any event that lowers what is overdue (allocation, credit note, cancellation, dispute,
 // write-off) or pays towards a promise: once the read model has applied its record,
 // DecideImmediate (AccountCured at once, PromiseToPayKept), command "colreact:<event id>".

@@ -163,5 +163,45 @@ TEST_F(CollectionsServiceTest, CrashInTheMiddleOfACloseRedecidesNothing) {
   EXPECT_EQ(after->applied_commands_size(), 1);
 }
 
+// The read model is rebuilt from the log at every start of a memory-store service. The
+// reactor meets every old close again, and today's state holds invoices and bucket changes
+// those closes never saw: deciding them again would remind of an invoice 7 days before a
+// due date that was 6 days away when it arrived, and announce a bucket already left.
+TEST_F(CollectionsServiceTest, RebuildingFromTheLogDecidesNoOldCloseAgain) {
+  harness_.Publish(topics::kInvoicing, Issued("inv-1", 10000, D(2027, 3, 10), a1_));
+  harness_.Publish(topics::kClock, DayClosed("eu", D(2027, 3, 10)));  // B = 03-11
+  harness_.WaitIdle();
+  // Arrives after the 03-10 close, due 03-18 = that close's B + 7.
+  harness_.Publish(topics::kInvoicing, Issued("inv-late", 5000, D(2027, 3, 18), a2_));
+  for (int day = 11; day <= 31; ++day) {
+    harness_.Publish(topics::kClock, DayClosed("eu", D(2027, 3, day)));
+  }
+  harness_.Publish(topics::kClock, DayClosed("eu", D(2027, 4, 10)));  // acct-1: 31-60
+  harness_.WaitIdle();
+  std::vector<v1::Event> reminders = harness_.EventsOf("acct-2", v1::Event::kReminderDue);
+  ASSERT_THAT(reminders, SizeIs(2));  // 1 day before and on the due day; never 7
+  EXPECT_EQ(reminders[0].reminder_due().days_before_due(), 1);
+  EXPECT_THAT(harness_.EventsOf("acct-1", v1::Event::kAccountOverdue), SizeIs(2));
+  std::vector<v1::Event> completed =
+      harness_.EventsOf("eu", v1::Event::kCollectionsDayCloseCompleted);
+  ASSERT_THAT(completed, SizeIs(23));
+  EXPECT_EQ(completed.back().collections_day_close_completed().date().month(), 4);
+  EXPECT_EQ(completed.back().tenant(), "");
+  const size_t decided = harness_.CollectionsEvents().size();
+  const std::string aging = AgingDump();
+
+  harness_.StartService();  // a fresh memory store: everything is rebuilt from the log
+  harness_.WaitIdle();
+  EXPECT_EQ(harness_.CollectionsEvents().size(), decided);
+  EXPECT_THAT(harness_.EventsOf("acct-2", v1::Event::kReminderDue), SizeIs(2));
+  EXPECT_EQ(AgingDump(), aging);
+  EXPECT_EQ(harness_.service().reactor_handler().day_close_commands(), 0);
+
+  // The next close is decided as usual after the rebuild.
+  harness_.Publish(topics::kClock, DayClosed("eu", D(2027, 4, 11)));
+  harness_.WaitIdle();
+  EXPECT_THAT(harness_.EventsOf("eu", v1::Event::kCollectionsDayCloseCompleted), SizeIs(24));
+}
+
 }  // namespace
 }  // namespace ar::collections

@@ -555,6 +555,27 @@ std::string WriteOffCommandId(absl::string_view invoice_id) {
   return absl::StrCat("writeoff:", invoice_id);
 }
 
+std::string DayCloseCompletedCommandId(absl::string_view region, absl::CivilDay closed_date) {
+  return absl::StrCat("dayclose:", region, ":", core::FormatDate(closed_date), ":completed");
+}
+
+std::vector<v1::Event> DecideDayCloseCompleted(const v1::CollectionsPolicy& policy,
+                                               const std::string& region,
+                                               absl::CivilDay closed_date, int32_t visited,
+                                               int32_t decided, const CommandContext& context) {
+  v1::AccountRef ref;
+  ref.set_region(region);
+  ref.set_account(region);
+  EventSink sink(std::move(ref), context);
+  v1::CollectionsDayCloseCompleted* completed =
+      sink.Add().mutable_collections_day_close_completed();
+  *completed->mutable_date() = protoconv::DayToProto(closed_date);
+  completed->set_accounts_visited(visited);
+  completed->set_accounts_decided(decided);
+  completed->set_policy_version(policy.version());
+  return sink.Take();
+}
+
 std::vector<v1::Event> DecideDayClose(const v1::CollectionsPolicy& policy,
                                       const v1::CollectionsAccount& account,
                                       const std::string& region, absl::CivilDay business_date,

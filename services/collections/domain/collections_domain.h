@@ -123,6 +123,7 @@ std::string DayCloseCommandId(absl::string_view region, absl::CivilDay closed_da
 std::string ReactionCommandId(absl::string_view source_event_id);
 std::string PromiseCommandId(absl::string_view promise_id);
 std::string WriteOffCommandId(absl::string_view invoice_id);
+std::string DayCloseCompletedCommandId(absl::string_view region, absl::CivilDay closed_date);
 
 // What the close of the day before `business_date` in `region` decides for the account:
 // PromiseToPayBroken for an open promise dated before B, then per invoice of the region:
@@ -134,6 +135,16 @@ std::vector<v1::Event> DecideDayClose(const v1::CollectionsPolicy& policy,
                                       const v1::CollectionsAccount& account,
                                       const std::string& region, absl::CivilDay business_date,
                                       const CommandContext& context);
+
+// The record that ends the close of `closed_date` in `region`, once every account's
+// decisions are in the log: CollectionsDayCloseCompleted (account = region, no tenant).
+// A reactor that meets that close again (a replay into an empty read model, a duplicate)
+// sees it in the read model and decides nothing: deciding an old date against today's
+// state would send reminders and bucket changes that were never due then.
+std::vector<v1::Event> DecideDayCloseCompleted(const v1::CollectionsPolicy& policy,
+                                               const std::string& region,
+                                               absl::CivilDay closed_date, int32_t visited,
+                                               int32_t decided, const CommandContext& context);
 
 // Decisions that do not wait for a day close: AccountCured when an announced overdue
 // account has no overdue amount left (cause: what just happened), PromiseToPayKept when

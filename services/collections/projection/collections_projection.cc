@@ -224,7 +224,9 @@ void CollectionsProjection::Committed() { ForgetBatch(); }
 
 absl::Status CollectionsProjection::Apply(const v1::Event& event, const eventlog::Record& source,
                                           store::WriteBatch& batch) {
-  if (!Concerns(event) && !event.has_business_day_closed()) return absl::OkStatus();
+  const bool regional =
+      event.has_business_day_closed() || event.has_collections_day_close_completed();
+  if (!Concerns(event) && !regional) return absl::OkStatus();
   std::string record = absl::StrCat(source.topic, "/", source.partition, "@", source.offset);
   if (record != current_record_) {
     accounts_.BeginRecord();
@@ -235,7 +237,9 @@ absl::Status CollectionsProjection::Apply(const v1::Event& event, const eventlog
   }
   if (skip_record_) return absl::OkStatus();
   absl::Status applied = event.has_business_day_closed() ? ApplyDayClosed(event, batch)
-                                                         : ApplyEvent(event, source, batch);
+                         : event.has_collections_day_close_completed()
+                             ? ApplyDayCloseCompleted(event, batch)
+                             : ApplyEvent(event, source, batch);
   if (!applied.ok()) {
     // The runner drops every write of this record; the cached states must follow.
     accounts_.UndoRecord();
@@ -374,6 +378,26 @@ absl::Status CollectionsProjection::ApplyDayClosed(const v1::Event& event,
   return absl::OkStatus();
 }
 
+absl::Status CollectionsProjection::ApplyDayCloseCompleted(const v1::Event& event,
+                                                           store::WriteBatch& batch) {
+  const std::string& region = event.region();
+  if (region.empty())
+    return absl::InvalidArgumentError("CollectionsDayCloseCompleted without region");
+  ASSIGN_OR_RETURN(absl::CivilDay closed,
+                   protoconv::DayFromProto(event.collections_day_close_completed().date(), "date"));
+  const std::string region_key = Keys::Region(region);
+  ASSIGN_OR_RETURN(std::optional<v1::CollectionsRegion> stored, regions_.Get(region_key));
+  v1::CollectionsRegion state = stored ? std::move(*stored) : v1::CollectionsRegion();
+  if (state.has_decided() && core::DayNumber(closed) <= DayNumberOf(state.decided_through())) {
+    return absl::OkStatus();  // a completion re-published after a crash
+  }
+  state.set_region(region);
+  state.set_has_decided(true);
+  *state.mutable_decided_through() = protoconv::DayToProto(closed);
+  regions_.Put(region_key, std::move(state), batch);
+  return absl::OkStatus();
+}
+
 void CollectionsProjection::ZAdd(store::WriteBatch& batch, const std::string& key,
                                  const std::string& member, int64_t score) {
   batch.ZAdd(key, member, score);
@@ -483,6 +507,19 @@ absl::StatusOr<std::optional<absl::CivilDay>> LoadBusinessDate(store::Store& sto
   const v1::Date& closed = state.closed_through();
   return std::optional<absl::CivilDay>(absl::CivilDay(closed.year(), closed.month(), closed.day()) +
                                        1);
+}
+
+absl::StatusOr<std::optional<absl::CivilDay>> LoadDecidedThrough(store::Store& store,
+                                                                 absl::string_view region) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(Keys::Region(region)));
+  v1::CollectionsRegion state;
+  if (bytes && !state.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("stored region '", region, "' does not parse"));
+  }
+  if (!state.has_decided()) return std::optional<absl::CivilDay>();
+  ASSIGN_OR_RETURN(absl::CivilDay decided,
+                   protoconv::DayFromProto(state.decided_through(), "decided_through"));
+  return std::optional<absl::CivilDay>(decided);
 }
 
 absl::StatusOr<BusinessDates> LoadBusinessDates(store::Store& store,

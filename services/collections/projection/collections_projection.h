@@ -108,6 +108,7 @@ class CollectionsProjection : public projection::Handler {
   absl::Status ApplyEvent(const v1::Event& event, const eventlog::Record& source,
                           store::WriteBatch& batch);
   absl::Status ApplyDayClosed(const v1::Event& event, store::WriteBatch& batch);
+  absl::Status ApplyDayCloseCompleted(const v1::Event& event, store::WriteBatch& batch);
   absl::StatusOr<BusinessDates> DatesFor(const v1::CollectionsAccount& account);
   // Writes the state and everything derived from it (aging, indexes) for an account that
   // went from `before` (under `dates_before`) to `after` (under `dates_after`).
@@ -137,6 +138,9 @@ absl::StatusOr<v1::CollectionsAccount> LoadAccount(store::Store& store, absl::st
                                                    absl::string_view account);
 absl::StatusOr<std::optional<absl::CivilDay>> LoadBusinessDate(store::Store& store,
                                                                absl::string_view region);
+// The last closed day of `region` whose decisions are all in the log (nullopt: none).
+absl::StatusOr<std::optional<absl::CivilDay>> LoadDecidedThrough(store::Store& store,
+                                                                 absl::string_view region);
 // The business dates of every region the account's invoices are in.
 absl::StatusOr<BusinessDates> LoadBusinessDates(store::Store& store,
                                                 const v1::CollectionsAccount& account);
