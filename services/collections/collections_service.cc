@@ -50,9 +50,9 @@ absl::StatusOr<std::unique_ptr<CollectionsService>> CollectionsService::Create(
   service->reactor_runner_ = std::make_unique<projection::ProjectionRunner>(
       log, store, *service->reactor_handler_, reactor_options);
 
-  service->api_ =
-      std::make_unique<CollectionsApi>(store, *service->executor_, *service->projection_runner_,
-                                       InputTopics(), policy, service->options_.api);
+  service->api_ = std::make_unique<CollectionsApi>(store, log, *service->executor_,
+                                                   *service->projection_runner_, InputTopics(),
+                                                   policy, service->options_.api);
   service->grpc_ = std::make_unique<CollectionsGrpcService>(*service->api_);
   return service;
 }

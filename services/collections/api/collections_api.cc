@@ -13,6 +13,7 @@
 #include "libs/core/grpc_status.h"
 #include "libs/core/ids.h"
 #include "libs/core/status_macros.h"
+#include "libs/core/topics.h"
 #include "libs/protoconv/protoconv.h"
 #include "services/collections/domain/collections_domain.h"
 #include "services/collections/projection/collections_projection.h"
@@ -62,11 +63,13 @@ bool RowMatches(const v1::OverdueRow& row, const v1::ListOverdueAccountsRequest&
 
 }  // namespace
 
-CollectionsApi::CollectionsApi(store::Store& store, command::CommandExecutor& executor,
+CollectionsApi::CollectionsApi(store::Store& store, eventlog::EventLog& log,
+                               command::CommandExecutor& executor,
                                projection::ProjectionRunner& projection,
                                std::vector<std::string> topics, v1::CollectionsPolicy policy,
                                ApiOptions options)
     : store_(store),
+      log_(log),
       executor_(executor),
       projection_(projection),
       topics_(std::move(topics)),
@@ -92,6 +95,10 @@ absl::StatusOr<v1::CommandResult> CollectionsApi::RecordPromise(
   RETURN_IF_ERROR(core::ValidateId(tenant, "account.tenant"));
   RETURN_IF_ERROR(core::ValidateId(account, "account.account"));
   RETURN_IF_ERROR(core::ValidateId(request.promise_id(), "promise_id"));
+  // Payments acknowledged before the promise was asked for were made before it: the read
+  // model applies them first, so the promise's baseline includes them (and only later
+  // payments count towards it), however the two topics interleave.
+  RETURN_IF_ERROR(executor_.CatchUp(log_, {topics::kPayments}, options_.read_wait_timeout));
   return executor_.Execute(tenant, account, [&]() -> absl::StatusOr<command::Decision> {
     ASSIGN_OR_RETURN(v1::CollectionsAccount state, LoadAccount(store_, tenant, account));
     const std::string& region =

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "ar/v1/collections.grpc.pb.h"
 #include "libs/command/command_executor.h"
+#include "libs/eventlog/eventlog.h"
 #include "libs/projection/projection.h"
 #include "libs/store/store.h"
 
@@ -25,7 +26,7 @@ struct ApiOptions {
 // The collections business API without gRPC types around the statuses.
 class CollectionsApi {
  public:
-  CollectionsApi(store::Store& store, command::CommandExecutor& executor,
+  CollectionsApi(store::Store& store, eventlog::EventLog& log, command::CommandExecutor& executor,
                  projection::ProjectionRunner& projection, std::vector<std::string> topics,
                  v1::CollectionsPolicy policy, ApiOptions options);
 
@@ -45,6 +46,7 @@ class CollectionsApi {
   absl::StatusOr<int32_t> PageSize(int32_t requested) const;
 
   store::Store& store_;
+  eventlog::EventLog& log_;
   command::CommandExecutor& executor_;
   projection::ProjectionRunner& projection_;
   std::vector<std::string> topics_;

@@ -314,6 +314,26 @@ bool PromiseLive(const v1::CollectionsAccount& account) {
   return !account.promise().promise_id().empty() && account.promise().status() == "open";
 }
 
+namespace {
+
+// Moves the account's net payments in `currency` and, for a live promise in that
+// currency, what is paid towards it: the net above the promise's baseline (so the order in
+// which the payments and collections topics are applied does not matter), or, for a
+// promise recorded without a baseline, what was paid since it was applied.
+void AddNetPaid(v1::CollectionsAccount& account, const std::string& currency, int64_t amount) {
+  int64_t& net = (*account.mutable_net_paid())[currency];
+  net += amount;
+  if (!PromiseLive(account) || account.promise().amount().currency() != currency) return;
+  v1::CollectionsPromise* promise = account.mutable_promise();
+  if (promise->has_paid_baseline()) {
+    promise->set_paid(std::max<int64_t>(0, net - promise->paid_baseline()));
+  } else {
+    promise->set_paid(std::max<int64_t>(0, promise->paid() + amount));
+  }
+}
+
+}  // namespace
+
 v1::OverdueRow OverdueRowOf(const v1::CollectionsPolicy& policy,
                             const v1::CollectionsAccount& account, const BusinessDates& dates) {
   v1::OverdueRow row;
@@ -416,10 +436,7 @@ void EvolveAccount(v1::CollectionsAccount& account, const v1::Event& event) {
         *account.mutable_last_payment_date() = allocated.allocation_date();
         *account.mutable_last_payment_amount() = allocated.amount();
       }
-      if (PromiseLive(account) &&
-          account.promise().amount().currency() == allocated.amount().currency()) {
-        account.mutable_promise()->set_paid(account.promise().paid() + amount);
-      }
+      AddNetPaid(account, allocated.amount().currency(), amount);
       return;
     }
     case v1::Event::kPaymentReversed:
@@ -427,11 +444,7 @@ void EvolveAccount(v1::CollectionsAccount& account, const v1::Event& event) {
            event.payment_reversed().reversed_allocations()) {
         v1::CollectionsInvoice& invoice = FindOrAddInvoice(account, line.invoice_id());
         invoice.set_paid(invoice.paid() - line.amount().minor_units());
-        if (PromiseLive(account) &&
-            account.promise().amount().currency() == line.amount().currency()) {
-          v1::CollectionsPromise* promise = account.mutable_promise();
-          promise->set_paid(std::max<int64_t>(0, promise->paid() - line.amount().minor_units()));
-        }
+        AddNetPaid(account, line.amount().currency(), -line.amount().minor_units());
       }
       return;
     case v1::Event::kCreditRatingChanged:
@@ -497,6 +510,10 @@ void EvolveAccount(v1::CollectionsAccount& account, const v1::Event& event) {
       *promise->mutable_promised_date() = recorded.promised_date();
       promise->set_recorded_by(recorded.recorded_by());
       promise->set_status("open");
+      if (recorded.has_paid_baseline()) {
+        promise->set_paid_baseline(recorded.paid_baseline());
+        AddNetPaid(account, recorded.amount().currency(), 0);
+      }
       note_place();
       account.set_last_action("promise recorded");
       return;
@@ -504,12 +521,18 @@ void EvolveAccount(v1::CollectionsAccount& account, const v1::Event& event) {
     case v1::Event::kPromiseToPayKept:
       if (account.promise().promise_id() == event.promise_to_pay_kept().promise_id()) {
         account.mutable_promise()->set_status("kept");
+        // As decided: allocations applied between the decision and this event (a replay
+        // interleaves the topics differently) do not change what a kept promise shows.
+        account.mutable_promise()->set_paid(
+            event.promise_to_pay_kept().amount_paid().minor_units());
         account.set_last_action("promise kept");
       }
       return;
     case v1::Event::kPromiseToPayBroken:
       if (account.promise().promise_id() == event.promise_to_pay_broken().promise_id()) {
         account.mutable_promise()->set_status("broken");
+        account.mutable_promise()->set_paid(
+            event.promise_to_pay_broken().amount_paid().minor_units());
         account.set_last_action("promise broken");
       }
       return;
@@ -749,6 +772,8 @@ absl::StatusOr<std::vector<v1::Event>> DecideRecordPromise(const v1::RecordPromi
   *recorded->mutable_amount() = request.amount();
   *recorded->mutable_promised_date() = protoconv::DayToProto(promised);
   recorded->set_recorded_by(request.recorded_by());
+  auto net = account.net_paid().find(request.amount().currency());
+  recorded->set_paid_baseline(net == account.net_paid().end() ? 0 : net->second);
   return sink.Take();
 }
 

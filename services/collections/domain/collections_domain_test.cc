@@ -1,5 +1,6 @@
 #include "services/collections/domain/collections_domain.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -273,6 +274,37 @@ TEST_F(DomainTest, PromiseKeptPausesThenReleases) {
   // Escalation resumes at the next close.
   EXPECT_THAT(Cases(Close(absl::CivilDay(2027, 3, 18))),
               ElementsAre(v1::Event::kDunningLevelRaised));
+}
+
+// A rebuild applies the payments and collections topics in another interleaving than the
+// first run: what counts towards a promise must not depend on it. The promise carries the
+// net paid it was recorded after; only payments (minus reversals) above it count.
+TEST_F(DomainTest, WhatCountsTowardsAPromiseDoesNotDependOnTheOrderOfTopics) {
+  Apply(Issued("inv-1", 10000, D(2027, 3, 1)));
+  const v1::Event before = Allocated("p-before", "inv-1", 2000, D(2027, 3, 2));
+  Apply(before);
+  auto recorded = DecideRecordPromise(Promise("pr-1", 5000, D(2027, 3, 20)), account_,
+                                      absl::CivilDay(2027, 3, 2), {"promise:pr-1", 1, ""});
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  ASSERT_TRUE(recorded->front().promise_to_pay_recorded().has_paid_baseline());
+  EXPECT_EQ(recorded->front().promise_to_pay_recorded().paid_baseline(), 2000);
+  const v1::Event issued = Issued("inv-1", 10000, D(2027, 3, 1));
+  const v1::Event after = Allocated("p-after", "inv-1", 3000, D(2027, 3, 5));
+  const v1::Event bounced = Reversed("p-before", "inv-1", 2000);
+  std::vector<v1::Event> history = {issued, before, recorded->front(), after, bounced};
+  std::sort(history.begin(), history.end(),
+            [](const v1::Event& a, const v1::Event& b) { return a.event_id() < b.event_id(); });
+  int orders = 0;
+  do {
+    v1::CollectionsAccount account;
+    for (const v1::Event& event : history) EvolveAccount(account, event);
+    // 3000 paid after the promise, 2000 bounced after it: a net 1000 since the promise.
+    EXPECT_EQ(account.promise().paid(), 1000) << "order " << orders;
+    ++orders;
+  } while (std::next_permutation(
+      history.begin(), history.end(),
+      [](const v1::Event& a, const v1::Event& b) { return a.event_id() < b.event_id(); }));
+  EXPECT_EQ(orders, 120);
 }
 
 TEST_F(DomainTest, AnEarlierPromiseSentAgainLaterIsARepeat) {

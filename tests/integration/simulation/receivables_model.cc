@@ -187,9 +187,9 @@ class Simulator {
         for (Allocation& allocation : invoices_.at(invoice_id).allocations) {
           if (allocation.payment_id == request.payment_id()) allocation.reversed = true;
         }
-        if (account.promise.open) {
-          account.promise.paid = std::max<int64_t>(0, account.promise.paid - amount);
-        }
+        // Net payments since the promise count towards it: a bounce after the promise
+        // takes back what it had paid, even of a payment made before it.
+        if (account.promise.open) account.promise.paid -= amount;
       }
       payment->second.clear();
       account.bounced_payments.insert(request.payment_id());
