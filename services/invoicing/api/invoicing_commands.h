@@ -20,25 +20,30 @@ class InvoicingCommands {
   InvoicingCommands(store::Store& store, command::CommandExecutor& executor,
                     CreditHoldPolicy credit_hold_policy);
 
-  absl::StatusOr<v1::CommandResult> IssueInvoice(const v1::IssueInvoiceRequest& request,
-                                                 const CommandContext& context);
+  // `XAsync` calls `done` once with the result and never waits for the log or the read
+  // model (the gRPC API). `request` must live until `done` runs.
+  void IssueInvoiceAsync(const v1::IssueInvoiceRequest& request, const CommandContext& context,
+                         command::CommandDone done);
   // The commands below name only the invoice: its account comes from the stored invoice
   // (NOT_FOUND when the tenant has no such invoice).
-  absl::StatusOr<v1::CommandResult> IssueCreditNote(const v1::IssueCreditNoteRequest& request,
-                                                    const CommandContext& context);
-  absl::StatusOr<v1::CommandResult> CancelInvoice(const v1::CancelInvoiceRequest& request,
-                                                  const CommandContext& context);
-  absl::StatusOr<v1::CommandResult> DisputeInvoice(const v1::DisputeInvoiceRequest& request,
-                                                   const CommandContext& context);
-  absl::StatusOr<v1::CommandResult> ResolveDispute(const v1::ResolveDisputeRequest& request,
-                                                   const CommandContext& context);
+  void IssueCreditNoteAsync(const v1::IssueCreditNoteRequest& request,
+                            const CommandContext& context, command::CommandDone done);
+  void CancelInvoiceAsync(const v1::CancelInvoiceRequest& request, const CommandContext& context,
+                          command::CommandDone done);
+  void DisputeInvoiceAsync(const v1::DisputeInvoiceRequest& request, const CommandContext& context,
+                           command::CommandDone done);
+  void ResolveDisputeAsync(const v1::ResolveDisputeRequest& request, const CommandContext& context,
+                           command::CommandDone done);
+
+  // IssueInvoiceAsync, waiting for the result (the raw feed's handler has a thread to spend).
+  absl::StatusOr<v1::CommandResult> IssueInvoice(const v1::IssueInvoiceRequest& request,
+                                                 const CommandContext& context);
 
  private:
   // Runs `decide(invoice)` for an existing invoice under its account's executor slot.
   template <typename DecideOnInvoice>
-  absl::StatusOr<v1::CommandResult> ExecuteOnInvoice(const std::string& tenant,
-                                                     const std::string& invoice_id,
-                                                     const DecideOnInvoice& decide);
+  void ExecuteOnInvoice(const std::string& tenant, const std::string& invoice_id,
+                        DecideOnInvoice decide, command::CommandDone done);
 
   ReadModel read_model_;
   command::CommandExecutor& executor_;

@@ -1,21 +1,14 @@
 #include "services/invoicing/api/invoicing_grpc.h"
 
 #include "absl/time/clock.h"
+#include "libs/command/call_completion.h"
 #include "libs/core/grpc_status.h"
 #include "libs/core/ids.h"
 
 namespace ar::invoicing {
 namespace {
 
-// The one place where results become gRPC answers.
-template <typename Response>
-grpc::Status Reply(absl::StatusOr<Response> result, Response* response) {
-  if (!result.ok()) return core::ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
-
-CommandContext ContextOf(const grpc::ServerContext& call) {
+CommandContext ContextOf(const grpc::ServerContextBase& call) {
   CommandContext context;
   context.recorded_at_unix_micros = absl::ToUnixMicros(absl::Now());
   const auto& metadata = call.client_metadata();
@@ -43,60 +36,70 @@ InvoicingGrpcService::InvoicingGrpcService(InvoicingCommands& commands, Invoicin
                                            const std::atomic<bool>& ready)
     : commands_(commands), queries_(queries), ready_(ready) {}
 
-grpc::Status InvoicingGrpcService::IssueInvoice(grpc::ServerContext* context,
-                                                const v1::IssueInvoiceRequest* request,
-                                                v1::CommandResult* response) {
-  if (!ready_.load()) return NotReady();
-  return Reply(commands_.IssueInvoice(*request, ContextOf(*context)), response);
+template <typename Request, typename StartCommand>
+grpc::ServerUnaryReactor* InvoicingGrpcService::RunCommand(grpc::CallbackServerContext* context,
+                                                           const Request* request,
+                                                           v1::CommandResult* response,
+                                                           StartCommand start) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!ready_.load()) {
+    reactor->Finish(NotReady());
+    return reactor;
+  }
+  // gRPC keeps the request alive until Finish.
+  (commands_.*start)(*request, ContextOf(*context), command::FinishCall(reactor, response));
+  return reactor;
 }
 
-grpc::Status InvoicingGrpcService::IssueCreditNote(grpc::ServerContext* context,
-                                                   const v1::IssueCreditNoteRequest* request,
-                                                   v1::CommandResult* response) {
-  if (!ready_.load()) return NotReady();
-  return Reply(commands_.IssueCreditNote(*request, ContextOf(*context)), response);
+grpc::ServerUnaryReactor* InvoicingGrpcService::IssueInvoice(grpc::CallbackServerContext* context,
+                                                             const v1::IssueInvoiceRequest* request,
+                                                             v1::CommandResult* response) {
+  return RunCommand(context, request, response, &InvoicingCommands::IssueInvoiceAsync);
 }
 
-grpc::Status InvoicingGrpcService::CancelInvoice(grpc::ServerContext* context,
-                                                 const v1::CancelInvoiceRequest* request,
-                                                 v1::CommandResult* response) {
-  if (!ready_.load()) return NotReady();
-  return Reply(commands_.CancelInvoice(*request, ContextOf(*context)), response);
+grpc::ServerUnaryReactor* InvoicingGrpcService::IssueCreditNote(
+    grpc::CallbackServerContext* context, const v1::IssueCreditNoteRequest* request,
+    v1::CommandResult* response) {
+  return RunCommand(context, request, response, &InvoicingCommands::IssueCreditNoteAsync);
 }
 
-grpc::Status InvoicingGrpcService::DisputeInvoice(grpc::ServerContext* context,
-                                                  const v1::DisputeInvoiceRequest* request,
-                                                  v1::CommandResult* response) {
-  if (!ready_.load()) return NotReady();
-  return Reply(commands_.DisputeInvoice(*request, ContextOf(*context)), response);
+grpc::ServerUnaryReactor* InvoicingGrpcService::CancelInvoice(
+    grpc::CallbackServerContext* context, const v1::CancelInvoiceRequest* request,
+    v1::CommandResult* response) {
+  return RunCommand(context, request, response, &InvoicingCommands::CancelInvoiceAsync);
 }
 
-grpc::Status InvoicingGrpcService::ResolveDispute(grpc::ServerContext* context,
-                                                  const v1::ResolveDisputeRequest* request,
-                                                  v1::CommandResult* response) {
-  if (!ready_.load()) return NotReady();
-  return Reply(commands_.ResolveDispute(*request, ContextOf(*context)), response);
+grpc::ServerUnaryReactor* InvoicingGrpcService::DisputeInvoice(
+    grpc::CallbackServerContext* context, const v1::DisputeInvoiceRequest* request,
+    v1::CommandResult* response) {
+  return RunCommand(context, request, response, &InvoicingCommands::DisputeInvoiceAsync);
+}
+
+grpc::ServerUnaryReactor* InvoicingGrpcService::ResolveDispute(
+    grpc::CallbackServerContext* context, const v1::ResolveDisputeRequest* request,
+    v1::CommandResult* response) {
+  return RunCommand(context, request, response, &InvoicingCommands::ResolveDisputeAsync);
 }
 
 grpc::Status InvoicingGrpcService::GetInvoice(grpc::ServerContext* context,
                                               const v1::GetInvoiceRequest* request,
                                               v1::Invoice* response) {
   if (!ready_.load()) return NotReady();
-  return Reply(queries_.GetInvoice(*request, DeadlineOf(*context)), response);
+  return core::ReplyWith(queries_.GetInvoice(*request, DeadlineOf(*context)), response);
 }
 
 grpc::Status InvoicingGrpcService::ListInvoices(grpc::ServerContext* context,
                                                 const v1::ListInvoicesRequest* request,
                                                 v1::ListInvoicesResponse* response) {
   if (!ready_.load()) return NotReady();
-  return Reply(queries_.ListInvoices(*request, DeadlineOf(*context)), response);
+  return core::ReplyWith(queries_.ListInvoices(*request, DeadlineOf(*context)), response);
 }
 
 grpc::Status InvoicingGrpcService::GetOpenBalance(grpc::ServerContext* context,
                                                   const v1::GetOpenBalanceRequest* request,
                                                   v1::OpenBalance* response) {
   if (!ready_.load()) return NotReady();
-  return Reply(queries_.GetOpenBalance(*request, DeadlineOf(*context)), response);
+  return core::ReplyWith(queries_.GetOpenBalance(*request, DeadlineOf(*context)), response);
 }
 
 }  // namespace ar::invoicing

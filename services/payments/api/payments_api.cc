@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "libs/command/call_completion.h"
 #include "libs/command/read_consistency.h"
 #include "libs/core/grpc_status.h"
 #include "libs/core/ids.h"
@@ -60,7 +61,8 @@ PaymentsApi::PaymentsApi(store::Store& store, eventlog::EventLog& log,
       executor_(executor),
       projection_(projection),
       reactor_(reactor),
-      options_(options) {}
+      options_(options),
+      reactor_watcher_(reactor) {}
 
 absl::StatusOr<eventlog::TopicPartition> PaymentsApi::InvoicingPartitionOf(
     const std::string& account) {
@@ -73,93 +75,175 @@ absl::StatusOr<eventlog::TopicPartition> PaymentsApi::InvoicingPartitionOf(
                                   eventlog::PartitionForKey(account, partitions)};
 }
 
-absl::StatusOr<v1::CommandResult> PaymentsApi::ExecuteAfterReactions(
-    const std::string& tenant, const std::string& account, const command::Decide& decide) {
-  ASSIGN_OR_RETURN(eventlog::TopicPartition partition, InvoicingPartitionOf(account));
-  // Has the reactor handled every invoicing record the read model has applied?
-  auto reactions_done = [&](absl::Duration wait) {
-    const int64_t applied = projection_.CommittedOffset(partition);
-    return applied == 0 ||
-           reactor_.WaitForPosition({partition.topic, partition.partition, applied - 1}, wait);
-  };
-  const absl::Time deadline = absl::Now() + options_.read_wait_timeout;
-  while (true) {
-    // Wait outside the account's lock: the reaction itself needs that lock.
-    if (!reactions_done(deadline - absl::Now())) {
-      return absl::UnavailableError(
-          "reactions to invoices just issued on this account are still running; try again");
-    }
-    bool reaction_due = false;
-    absl::StatusOr<v1::CommandResult> result =
-        executor_.Execute(tenant, account, [&]() -> absl::StatusOr<command::Decision> {
-          if (!reactions_done(absl::ZeroDuration())) {
-            reaction_due = true;  // an invoice appeared after the wait: let it react first
-            return absl::AbortedError("reaction due");
-          }
-          return decide();
-        });
-    if (!reaction_due) return result;
-  }
+// One ExecuteAfterReactions call, carried from one step to the next.
+struct PaymentsApi::Attempt {
+  std::string tenant;
+  std::string account;
+  eventlog::TopicPartition partition;
+  absl::Time deadline;
+  command::Decide decide;
+  command::CommandDone done;
+  bool reaction_due = false;
+};
+
+bool PaymentsApi::ReactionsDone(const eventlog::TopicPartition& partition) const {
+  const int64_t applied = projection_.CommittedOffset(partition);
+  return applied == 0 || reactor_.CommittedOffset(partition) >= applied;
 }
 
-void PaymentsApi::LockPaymentId(const std::string& key) {
-  std::unique_lock lock(payment_ids_mu_);
-  payment_ids_cv_.wait(lock, [&] { return !payment_ids_in_flight_.contains(key); });
-  payment_ids_in_flight_.insert(key);
+void PaymentsApi::ExecuteAfterReactions(const std::string& tenant, const std::string& account,
+                                        command::Decide decide, command::CommandDone done) {
+  absl::StatusOr<eventlog::TopicPartition> partition = InvoicingPartitionOf(account);
+  if (!partition.ok()) return done(partition.status());
+  auto attempt = std::make_shared<Attempt>();
+  attempt->tenant = tenant;
+  attempt->account = account;
+  attempt->partition = *std::move(partition);
+  attempt->deadline = absl::Now() + options_.read_wait_timeout;
+  attempt->decide = std::move(decide);
+  attempt->done = std::move(done);
+  AwaitReactionsThenExecute(std::move(attempt));
+}
+
+void PaymentsApi::AwaitReactionsThenExecute(std::shared_ptr<Attempt> attempt) {
+  // Waited for outside the account's slot: the reaction itself needs the slot.
+  const int64_t applied = projection_.CommittedOffset(attempt->partition);
+  if (applied == 0 || reactor_.CommittedOffset(attempt->partition) >= applied) {
+    ExecuteIfNoReactionDue(std::move(attempt));
+    return;
+  }
+  const eventlog::LogPosition position{attempt->partition.topic, attempt->partition.partition,
+                                       applied - 1};
+  const absl::Time deadline = attempt->deadline;
+  reactor_watcher_.NotifyWhenApplied(position, deadline, [this, attempt](bool reacted) {
+    if (!reacted) {
+      attempt->done(absl::UnavailableError(
+          "reactions to invoices just issued on this account are still running; try again"));
+      return;
+    }
+    // Off the watcher's thread: the command may decide at once.
+    executor_.Defer([this, attempt] { ExecuteIfNoReactionDue(attempt); });
+  });
+}
+
+void PaymentsApi::ExecuteIfNoReactionDue(std::shared_ptr<Attempt> attempt) {
+  attempt->reaction_due = false;
+  executor_.ExecuteAsync(
+      attempt->tenant, attempt->account,
+      [this, attempt]() -> absl::StatusOr<command::Decision> {
+        if (!ReactionsDone(attempt->partition)) {
+          attempt->reaction_due = true;  // an invoice appeared after the wait: let it react first
+          return absl::AbortedError("reaction due");
+        }
+        return attempt->decide();
+      },
+      [this, attempt](absl::StatusOr<v1::CommandResult> result) {
+        if (attempt->reaction_due) {
+          AwaitReactionsThenExecute(attempt);
+          return;
+        }
+        command::CommandDone done = std::move(attempt->done);
+        attempt->decide = nullptr;  // refers to the request, which `done` may free
+        done(std::move(result));
+      });
+}
+
+void PaymentsApi::WithPaymentIdLocked(const std::string& key, std::function<void()> run) {
+  {
+    std::lock_guard lock(payment_ids_mu_);
+    auto [it, inserted] = payment_ids_in_flight_.try_emplace(key);
+    if (!inserted) {
+      it->second.push_back(std::move(run));
+      return;
+    }
+  }
+  run();
 }
 
 void PaymentsApi::UnlockPaymentId(const std::string& key) {
+  std::function<void()> next;
   {
     std::lock_guard lock(payment_ids_mu_);
-    payment_ids_in_flight_.erase(key);
+    auto it = payment_ids_in_flight_.find(key);
+    if (it == payment_ids_in_flight_.end()) return;
+    if (it->second.empty()) {
+      payment_ids_in_flight_.erase(it);
+      return;
+    }
+    next = std::move(it->second.front());
+    it->second.pop_front();
   }
-  payment_ids_cv_.notify_all();
+  executor_.Defer(std::move(next));
+}
+
+void PaymentsApi::RecordPaymentAsync(const v1::RecordPaymentRequest& request,
+                                     command::CommandDone done) {
+  const std::string& tenant = request.account().tenant();
+  const std::string& account = request.account().account();
+  // Ids are checked before they are used as lock keys; the domain checks everything else.
+  for (const absl::Status& id :
+       {core::ValidateId(tenant, "account.tenant"), core::ValidateId(account, "account.account"),
+        core::ValidateId(request.payment_id(), "payment_id")}) {
+    if (!id.ok()) return done(id);
+  }
+  std::string id_key = absl::StrCat(tenant.size(), ":", tenant, ":", request.payment_id());
+  WithPaymentIdLocked(id_key, [this, &request, id_key, done = std::move(done)]() mutable {
+    const std::string& tenant = request.account().tenant();
+    const std::string& account = request.account().account();
+    ExecuteAfterReactions(
+        tenant, account,
+        [this, &request]() -> absl::StatusOr<command::Decision> {
+          const std::string& tenant = request.account().tenant();
+          ASSIGN_OR_RETURN(std::optional<v1::Payment> existing,
+                           LoadPayment(store_, tenant, request.payment_id()));
+          ASSIGN_OR_RETURN(AccountState state,
+                           LoadAccountState(store_, tenant, request.account().account()));
+          CommandContext context = ContextFor(RecordPaymentCommandId(request.payment_id()));
+          ASSIGN_OR_RETURN(
+              Outcome outcome,
+              DecideRecordPayment(request, existing ? &*existing : nullptr, state, context));
+          return ToDecision(std::move(outcome), context.command_id);
+        },
+        [this, id_key, done = std::move(done)](absl::StatusOr<v1::CommandResult> result) {
+          UnlockPaymentId(id_key);
+          done(std::move(result));
+        });
+  });
 }
 
 absl::StatusOr<v1::CommandResult> PaymentsApi::RecordPayment(
     const v1::RecordPaymentRequest& request) {
-  const std::string& tenant = request.account().tenant();
-  const std::string& account = request.account().account();
-  // Ids are checked before they are used as lock keys; the domain checks everything else.
-  RETURN_IF_ERROR(core::ValidateId(tenant, "account.tenant"));
-  RETURN_IF_ERROR(core::ValidateId(account, "account.account"));
-  RETURN_IF_ERROR(core::ValidateId(request.payment_id(), "payment_id"));
-  const std::string id_key = absl::StrCat(tenant.size(), ":", tenant, ":", request.payment_id());
-  LockPaymentId(id_key);
-  absl::StatusOr<v1::CommandResult> result =
-      ExecuteAfterReactions(tenant, account, [&]() -> absl::StatusOr<command::Decision> {
-        ASSIGN_OR_RETURN(std::optional<v1::Payment> existing,
-                         LoadPayment(store_, tenant, request.payment_id()));
-        ASSIGN_OR_RETURN(AccountState state, LoadAccountState(store_, tenant, account));
-        CommandContext context = ContextFor(RecordPaymentCommandId(request.payment_id()));
-        ASSIGN_OR_RETURN(
-            Outcome outcome,
-            DecideRecordPayment(request, existing ? &*existing : nullptr, state, context));
-        return ToDecision(std::move(outcome), context.command_id);
-      });
-  UnlockPaymentId(id_key);
-  return result;
+  return command::AwaitCommand(
+      [&](command::CommandDone done) { RecordPaymentAsync(request, std::move(done)); });
 }
 
-absl::StatusOr<v1::CommandResult> PaymentsApi::ReversePayment(
-    const v1::ReversePaymentRequest& request) {
-  RETURN_IF_ERROR(ValidateReversePayment(request));
-  ASSIGN_OR_RETURN(std::optional<v1::Payment> payment,
-                   LoadPayment(store_, request.tenant(), request.payment_id()));
-  if (!payment) {
-    return absl::NotFoundError(absl::StrCat("payment ", request.payment_id(), " not found"));
+void PaymentsApi::ReversePaymentAsync(const v1::ReversePaymentRequest& request,
+                                      command::CommandDone done) {
+  if (absl::Status valid = ValidateReversePayment(request); !valid.ok()) return done(valid);
+  absl::StatusOr<std::optional<v1::Payment>> payment =
+      LoadPayment(store_, request.tenant(), request.payment_id());
+  if (!payment.ok()) return done(payment.status());
+  if (!payment->has_value()) {
+    return done(absl::NotFoundError(absl::StrCat("payment ", request.payment_id(), " not found")));
   }
   // A payment never changes account, so the account found here is the one to lock.
-  const std::string account = payment->account().account();
-  return ExecuteAfterReactions(
-      request.tenant(), account, [&]() -> absl::StatusOr<command::Decision> {
+  ExecuteAfterReactions(
+      request.tenant(), (*payment)->account().account(),
+      [this, &request]() -> absl::StatusOr<command::Decision> {
         ASSIGN_OR_RETURN(std::optional<v1::Payment> current,
                          LoadPayment(store_, request.tenant(), request.payment_id()));
         CommandContext context = ContextFor(ReversePaymentCommandId(request.payment_id()));
         ASSIGN_OR_RETURN(Outcome outcome,
                          DecideReversePayment(request, current ? &*current : nullptr, context));
         return ToDecision(std::move(outcome), context.command_id);
-      });
+      },
+      std::move(done));
+}
+
+absl::StatusOr<v1::CommandResult> PaymentsApi::ReversePayment(
+    const v1::ReversePaymentRequest& request) {
+  return command::AwaitCommand(
+      [&](command::CommandDone done) { ReversePaymentAsync(request, std::move(done)); });
 }
 
 absl::Status PaymentsApi::AwaitConsistency(const v1::ReadConsistency& consistency) {
@@ -265,15 +349,20 @@ absl::StatusOr<v1::Statement> PaymentsApi::GetStatement(const v1::GetStatementRe
 
 // ---- gRPC: the one place statuses are mapped ----
 
-grpc::Status PaymentsGrpcService::RecordPayment(grpc::ServerContext*,
-                                                const v1::RecordPaymentRequest* request,
-                                                v1::CommandResult* response) {
-  return core::ReplyWith(api_.RecordPayment(*request), response);
+// gRPC keeps the request and response alive until Finish.
+grpc::ServerUnaryReactor* PaymentsGrpcService::RecordPayment(
+    grpc::CallbackServerContext* context, const v1::RecordPaymentRequest* request,
+    v1::CommandResult* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  api_.RecordPaymentAsync(*request, command::FinishCall(reactor, response));
+  return reactor;
 }
-grpc::Status PaymentsGrpcService::ReversePayment(grpc::ServerContext*,
-                                                 const v1::ReversePaymentRequest* request,
-                                                 v1::CommandResult* response) {
-  return core::ReplyWith(api_.ReversePayment(*request), response);
+grpc::ServerUnaryReactor* PaymentsGrpcService::ReversePayment(
+    grpc::CallbackServerContext* context, const v1::ReversePaymentRequest* request,
+    v1::CommandResult* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  api_.ReversePaymentAsync(*request, command::FinishCall(reactor, response));
+  return reactor;
 }
 grpc::Status PaymentsGrpcService::GetPayment(grpc::ServerContext*,
                                              const v1::GetPaymentRequest* request,

@@ -2,17 +2,24 @@
 // The payments gRPC API: thin. Each method parses its request, runs the command through
 // the CommandExecutor (domain rules inside) or reads the read model, and maps the
 // absl::Status to a grpc::Status in one place (core::ToGrpcStatus).
+//
+// Commands use gRPC's callback API and complete asynchronously: nothing parks a server
+// thread while a payment waits for its account's turn, for the reactor, for the log or for
+// the read model. Queries stay synchronous.
 
 #include <atomic>
-#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ar/v1/payments.grpc.pb.h"
 #include "libs/command/command_executor.h"
+#include "libs/command/position_watcher.h"
 #include "libs/projection/projection.h"
 #include "libs/store/store.h"
 
@@ -35,6 +42,10 @@ class PaymentsApi {
               projection::ProjectionRunner& projection, projection::ProjectionRunner& reactor,
               ApiOptions options);
 
+  // Call `done` once with the result; `request` must live until then.
+  void RecordPaymentAsync(const v1::RecordPaymentRequest& request, command::CommandDone done);
+  void ReversePaymentAsync(const v1::ReversePaymentRequest& request, command::CommandDone done);
+  // The same, waiting for the result.
   absl::StatusOr<v1::CommandResult> RecordPayment(const v1::RecordPaymentRequest& request);
   absl::StatusOr<v1::CommandResult> ReversePayment(const v1::ReversePaymentRequest& request);
   absl::StatusOr<v1::Payment> GetPayment(const v1::GetPaymentRequest& request);
@@ -43,19 +54,26 @@ class PaymentsApi {
   absl::StatusOr<v1::Statement> GetStatement(const v1::GetStatementRequest& request);
 
  private:
+  struct Attempt;
+
   absl::Status AwaitConsistency(const v1::ReadConsistency& consistency);
   // Runs a command once every reaction to the invoicing records the read model already
   // shows for the account's partition has run, so a command never decides between an
   // invoice becoming visible and the reaction to it (which would make allocations depend
-  // on timing). Checked again under the account's lock; retried while a reaction is due.
-  absl::StatusOr<v1::CommandResult> ExecuteAfterReactions(const std::string& tenant,
-                                                          const std::string& account,
-                                                          const command::Decide& decide);
+  // on timing). Checked again under the account's slot; tried again while a reaction is
+  // due. `decide` and `done` must not refer to anything that dies before `done` runs.
+  void ExecuteAfterReactions(const std::string& tenant, const std::string& account,
+                             command::Decide decide, command::CommandDone done);
+  // Waits (without a thread) for the reactions due, then executes.
+  void AwaitReactionsThenExecute(std::shared_ptr<Attempt> attempt);
+  void ExecuteIfNoReactionDue(std::shared_ptr<Attempt> attempt);
+  // Whether the reactor has handled everything the read model applied of `partition`.
+  bool ReactionsDone(const eventlog::TopicPartition& partition) const;
   absl::StatusOr<eventlog::TopicPartition> InvoicingPartitionOf(const std::string& account);
   // One RecordPayment per payment id at a time in this process: two requests with the same
   // id for different accounts would otherwise each pass the idempotency check under their
-  // own account's lock.
-  void LockPaymentId(const std::string& key);
+  // own account's slot. `run` runs now, or after the id's earlier requests completed.
+  void WithPaymentIdLocked(const std::string& key, std::function<void()> run);
   void UnlockPaymentId(const std::string& key);
 
   store::Store& store_;
@@ -65,20 +83,27 @@ class PaymentsApi {
   projection::ProjectionRunner& reactor_;
   ApiOptions options_;
   std::atomic<int32_t> invoicing_partitions_{0};  // looked up once, on first use
+  command::PositionWatcher reactor_watcher_;
 
   std::mutex payment_ids_mu_;
-  std::condition_variable payment_ids_cv_;
-  std::set<std::string> payment_ids_in_flight_;
+  // Payment ids with a RecordPayment running -> the requests waiting for it to complete.
+  std::map<std::string, std::deque<std::function<void()>>> payment_ids_in_flight_;
 };
 
-class PaymentsGrpcService final : public v1::PaymentsService::Service {
+// The generated service with the command methods switched to the callback API.
+using PaymentsServiceBase = v1::PaymentsService::WithCallbackMethod_RecordPayment<
+    v1::PaymentsService::WithCallbackMethod_ReversePayment<v1::PaymentsService::Service>>;
+
+class PaymentsGrpcService final : public PaymentsServiceBase {
  public:
   explicit PaymentsGrpcService(PaymentsApi& api) : api_(api) {}
 
-  grpc::Status RecordPayment(grpc::ServerContext*, const v1::RecordPaymentRequest* request,
-                             v1::CommandResult* response) override;
-  grpc::Status ReversePayment(grpc::ServerContext*, const v1::ReversePaymentRequest* request,
-                              v1::CommandResult* response) override;
+  grpc::ServerUnaryReactor* RecordPayment(grpc::CallbackServerContext* context,
+                                          const v1::RecordPaymentRequest* request,
+                                          v1::CommandResult* response) override;
+  grpc::ServerUnaryReactor* ReversePayment(grpc::CallbackServerContext* context,
+                                           const v1::ReversePaymentRequest* request,
+                                           v1::CommandResult* response) override;
   grpc::Status GetPayment(grpc::ServerContext*, const v1::GetPaymentRequest* request,
                           v1::Payment* response) override;
   grpc::Status ListPayments(grpc::ServerContext*, const v1::ListPaymentsRequest* request,

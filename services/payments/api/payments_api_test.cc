@@ -3,7 +3,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -168,6 +172,77 @@ TEST_F(PaymentsApiTest, RepeatIsIdempotentAndConflictIsAlreadyExists) {
   grpc::Status status = Record(Payment("p1", 101), &conflict);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(status.error_message(), HasSubstr("amount"));
+}
+
+// Many calls in flight at once through the callback API: the same payment id from several
+// clients (some naming another account) is recorded once; different payments of one
+// account each see the ones before them.
+TEST_F(PaymentsApiTest, ConcurrentCallsRecordEachPaymentOnce) {
+  constexpr int kSameId = 12;
+  constexpr int kDistinct = 12;
+  struct Call {
+    grpc::ClientContext context;
+    v1::RecordPaymentRequest request;
+    v1::CommandResult result;
+    grpc::Status status;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  for (int i = 0; i < kSameId; ++i) {
+    calls.push_back(std::make_unique<Call>());
+    calls.back()->request = Payment("p-same", 100);
+    if (i % 3 == 2) *calls.back()->request.mutable_account() = Account("acct-2");
+  }
+  for (int i = 0; i < kDistinct; ++i) {
+    calls.push_back(std::make_unique<Call>());
+    calls.back()->request = Payment("p-" + std::to_string(i), 10 + i);
+  }
+  std::atomic<int> finished{0};
+  for (auto& call : calls) {
+    stub_->async()->RecordPayment(&call->context, &call->request, &call->result,
+                                  [&finished, c = call.get()](grpc::Status status) {
+                                    c->status = std::move(status);
+                                    ++finished;
+                                  });
+  }
+  ASSERT_TRUE(ar::testing::WaitFor([&] { return finished.load() == kSameId + kDistinct; }));
+  int recorded = 0, repeats = 0, conflicts = 0;
+  std::optional<v1::LogPosition> position;
+  for (int i = 0; i < kSameId; ++i) {
+    const Call& call = *calls[i];
+    if (call.status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+      ++conflicts;
+      continue;
+    }
+    ASSERT_TRUE(call.status.ok()) << call.status.error_message();
+    if (call.result.duplicate()) {
+      ++repeats;
+    } else {
+      ++recorded;
+    }
+    if (position) {
+      EXPECT_EQ(call.result.position().SerializeAsString(), position->SerializeAsString());
+    } else {
+      position = call.result.position();
+    }
+  }
+  EXPECT_EQ(recorded, 1);
+  // Whichever account won, every request naming the other one conflicts.
+  EXPECT_TRUE(conflicts == kSameId / 3 || conflicts == kSameId - kSameId / 3) << conflicts;
+  EXPECT_EQ(recorded + repeats + conflicts, kSameId);
+  int64_t distinct_total = 0;
+  for (int i = kSameId; i < kSameId + kDistinct; ++i) {
+    EXPECT_TRUE(calls[i]->status.ok()) << calls[i]->status.error_message();
+    EXPECT_FALSE(calls[i]->result.duplicate());
+    distinct_total += calls[i]->request.amount().minor_units();
+  }
+  int64_t records = 0;
+  for (int32_t p = 0; p < 2; ++p) records += log_->EndOffset({topics::kPayments, p}).value_or(0);
+  EXPECT_EQ(records, 1 + kDistinct);
+  // Nothing lost on acct-1: its unapplied cash is every payment recorded for it.
+  v1::UnappliedCash cash = Unapplied(&calls.back()->result.position());
+  const int64_t same_on_acct_1 = conflicts == kSameId / 3 ? 100 : 0;
+  ASSERT_EQ(cash.unapplied().amounts_size(), 1);
+  EXPECT_EQ(cash.unapplied().amounts(0).minor_units(), distinct_total + same_on_acct_1);
 }
 
 TEST_F(PaymentsApiTest, ErrorCodes) {
