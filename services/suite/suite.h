@@ -73,6 +73,8 @@ class Suite {
 
   // The address clients dial (the bound port when listening on port 0).
   std::string address() const { return server_->address(); }
+  // The event log every hosted service shares (tests read what was published).
+  eventlog::EventLog& log() { return *log_; }
   std::vector<std::string> service_names() const;
 
  private:
