@@ -14,11 +14,14 @@ namespace {
 // Invoices stay parsed between batches (the handler is their only writer): the events
 // that follow an invoice (credit notes, allocations) neither read nor parse it again.
 constexpr size_t kInvoicesKeptAfterCommit = 100'000;
+// No undo copies: see InvoiceProjection::UndoesRejectedRecords.
+constexpr projection::StateCache<v1::Invoice>::Options kInvoiceCacheOptions{
+    kInvoicesKeptAfterCommit, /*undo_records=*/false};
 
 }  // namespace
 
 InvoiceProjection::InvoiceProjection(store::Store& store)
-    : invoices_(store, {kInvoicesKeptAfterCommit}), pending_(store) {}
+    : invoices_(store, kInvoiceCacheOptions), pending_(store) {}
 
 std::vector<std::string> InvoiceProjection::Topics() {
   return {topics::kInvoicing, topics::kPayments, topics::kCredit, topics::kCollections};
@@ -62,13 +65,8 @@ void InvoiceProjection::Committed() {
 absl::Status InvoiceProjection::Apply(const v1::Event& event, const eventlog::Record& source,
                                       store::WriteBatch& batch) {
   StartRecordIfNew(source);
-  absl::Status applied = ApplyEvent(event, record_position_, batch);
-  if (!applied.ok()) {
-    // The runner drops this record's writes; the cached states must not keep them.
-    invoices_.UndoRecord();
-    pending_.UndoRecord();
-  }
-  return applied;
+  // On a rejection the runner calls Discard(), which forgets what this record changed.
+  return ApplyEvent(event, record_position_, batch);
 }
 
 absl::Status InvoiceProjection::ApplyEvent(const v1::Event& event, const v1::LogPosition& position,
