@@ -1,9 +1,12 @@
 #include "services/payments/projection/payments_projection.h"
 
+#include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "libs/core/status_macros.h"
 #include "services/payments/domain/payments_domain.h"
 #include "services/payments/domain/statement.h"
@@ -18,8 +21,12 @@ constexpr size_t kStatesKeptAfterCommit = 100'000;
 // applies the batch again instead (PaymentsProjection::UndoesRejectedRecords).
 constexpr projection::StateCache<v1::Payment>::Options kPaymentCacheOptions{kStatesKeptAfterCommit,
                                                                             false};
-constexpr projection::StateCache<v1::PaymentsAccountView>::Options kAccountCacheOptions{
-    kStatesKeptAfterCommit, false};
+
+// Fields of the account view's hash (see the header).
+constexpr char kAccountRefField[] = "account";
+constexpr absl::string_view kInvoiceFieldPrefix = "invoice:";
+constexpr absl::string_view kOpenFieldPrefix = "open:";
+constexpr absl::string_view kCommandFieldPrefix = "command:";
 
 std::string TenantKey(absl::string_view kind, absl::string_view tenant, absl::string_view rest) {
   return absl::StrCat("pay:", kind, ":", tenant.size(), ":", tenant, ":", rest);
@@ -53,6 +60,40 @@ bool Concerns(const v1::Event& event) {
   }
 }
 
+// The invoices of the account view that EvolveAccountView changes for `event`.
+void NoteInvoicesChanged(const v1::Event& event, std::vector<std::string>& changed) {
+  switch (event.body_case()) {
+    case v1::Event::kInvoiceIssued:
+      changed.push_back(event.invoice_issued().invoice_id());
+      return;
+    case v1::Event::kCreditNoteIssued:
+      changed.push_back(event.credit_note_issued().invoice_id());
+      return;
+    case v1::Event::kInvoiceCancelled:
+      changed.push_back(event.invoice_cancelled().invoice_id());
+      return;
+    case v1::Event::kDebtWrittenOff:
+      changed.push_back(event.debt_written_off().invoice_id());
+      return;
+    case v1::Event::kPaymentAllocated:
+      changed.push_back(event.payment_allocated().invoice_id());
+      return;
+    case v1::Event::kPaymentReversed:
+      for (const v1::PaymentAllocationLine& line :
+           event.payment_reversed().reversed_allocations()) {
+        changed.push_back(line.invoice_id());
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+void SortUnique(std::vector<std::string>& ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+}
+
 }  // namespace
 
 std::string Keys::Payment(absl::string_view tenant, absl::string_view payment_id) {
@@ -77,25 +118,96 @@ std::string Keys::Ledger(absl::string_view tenant, absl::string_view currency,
 }
 
 PaymentsProjection::PaymentsProjection(store::Store& store)
-    : payments_(store, kPaymentCacheOptions), accounts_(store, kAccountCacheOptions) {}
+    : store_(store), payments_(store, kPaymentCacheOptions) {}
 
 void PaymentsProjection::ForgetRecord() { in_record_ = false; }
 
 void PaymentsProjection::BeforeCommit(store::WriteBatch& batch) {
   payments_.Flush(batch);
-  accounts_.Flush(batch);
+  FlushAccounts(batch);
 }
 
 void PaymentsProjection::Discard() {
   ForgetRecord();
   payments_.Clear();
-  accounts_.Clear();
+  accounts_.clear();
+  dirty_accounts_.clear();
 }
 
 void PaymentsProjection::Committed() {
   ForgetRecord();
   payments_.Committed();
-  accounts_.Committed();
+  if (accounts_.size() > kStatesKeptAfterCommit) {
+    accounts_.clear();
+  } else {
+    // Changed but never flushed: the store does not hold these versions.
+    for (const std::string& key : dirty_accounts_) accounts_.erase(key);
+  }
+  dirty_accounts_.clear();
+}
+
+const v1::PaymentsAccountView* PaymentsProjection::CachedAccountView(
+    absl::string_view tenant, absl::string_view account) const {
+  auto cached = accounts_.find(Keys::Account(tenant, account));
+  return cached == accounts_.end() ? nullptr : &cached->second.view;
+}
+
+absl::StatusOr<PaymentsProjection::CachedAccount*> PaymentsProjection::EditAccount(
+    const std::string& key) {
+  auto cached = accounts_.find(key);
+  if (cached == accounts_.end()) {
+    ASSIGN_OR_RETURN(v1::PaymentsAccountView view, LoadAccountViewAt(store_, key));
+    cached = accounts_.emplace(key, CachedAccount{}).first;
+    cached->second.view = std::move(view);
+  }
+  CachedAccount& account = cached->second;
+  if (!account.queued) {
+    account.queued = true;
+    dirty_accounts_.push_back(key);
+  }
+  return &account;
+}
+
+void PaymentsProjection::FlushAccounts(store::WriteBatch& batch) {
+  for (const std::string& key : dirty_accounts_) {
+    auto cached = accounts_.find(key);
+    if (cached == accounts_.end()) continue;
+    CachedAccount& account = cached->second;
+    const v1::PaymentsAccountView& view = account.view;
+    account.queued = false;
+    if (account.account_changed) {
+      batch.HSet(key, kAccountRefField, view.account().SerializeAsString());
+      account.account_changed = false;
+    }
+    SortUnique(account.invoices_changed);
+    for (const std::string& id : account.invoices_changed) {
+      if (const v1::PaymentsInvoiceView* invoice = FindInvoice(view, id)) {
+        batch.HSet(key, absl::StrCat(kInvoiceFieldPrefix, id), invoice->SerializeAsString());
+      }
+    }
+    account.invoices_changed.clear();
+    for (const std::string& id : account.commands_added) {
+      const auto& applied = view.applied_commands();
+      auto it = std::lower_bound(applied.begin(), applied.end(), id,
+                                 [](const v1::PaymentsAppliedCommand& c,
+                                    const std::string& wanted) { return c.command_id() < wanted; });
+      if (it != applied.end() && it->command_id() == id) {
+        batch.HSet(key, absl::StrCat(kCommandFieldPrefix, id), it->position().SerializeAsString());
+      }
+    }
+    account.commands_added.clear();
+    SortUnique(account.open_changed);
+    for (const std::string& id : account.open_changed) {
+      const auto& open = view.open_payment_ids();
+      if (std::binary_search(open.begin(), open.end(), id)) {
+        batch.HSet(key, absl::StrCat(kOpenFieldPrefix, id), "1");
+      } else {
+        batch.HDel(key, absl::StrCat(kOpenFieldPrefix, id));
+      }
+    }
+    account.open_changed.clear();
+  }
+  dirty_accounts_.clear();
 }
 
 absl::Status PaymentsProjection::Apply(const v1::Event& event, const eventlog::Record& source,
@@ -140,17 +252,25 @@ absl::Status PaymentsProjection::ApplyEvent(const v1::Event& event, const v1::Lo
       return absl::OkStatus();
     }
   }
-  ASSIGN_OR_RETURN(v1::PaymentsAccountView * view,
-                   accounts_.Edit(Keys::Account(tenant, account), /*create=*/true));
-  // Changes the view only when it returns true.
-  if (payment_id != nullptr && !NoteCommandApplied(*view, event.causation_id(), position)) {
-    ++skipped_repeats_;
-    skip_record_ = true;
-    return absl::OkStatus();
+  ASSIGN_OR_RETURN(CachedAccount * cached, EditAccount(Keys::Account(tenant, account)));
+  v1::PaymentsAccountView* view = &cached->view;
+  if (payment_id != nullptr) {
+    const int commands_before = view->applied_commands_size();
+    // Changes the view only when it returns true.
+    if (!NoteCommandApplied(*view, event.causation_id(), position)) {
+      ++skipped_repeats_;
+      skip_record_ = true;
+      return absl::OkStatus();
+    }
+    if (view->applied_commands_size() != commands_before) {
+      cached->commands_added.push_back(event.causation_id());
+    }
   }
 
   const std::vector<LedgerEntry> ledger = LedgerEntriesFor(event, *view);
+  if (!view->has_account()) cached->account_changed = true;
   EvolveAccountView(*view, event);
+  NoteInvoicesChanged(event, cached->invoices_changed);
 
   if (payment_id != nullptr) {
     if (payment == nullptr) {
@@ -174,7 +294,9 @@ absl::Status PaymentsProjection::ApplyEvent(const v1::Event& event, const v1::Lo
       batch.ZAdd(Keys::PaymentsByValueDate(tenant, account), *payment_id,
                  DayNumberOf(payment->value_date()));
     }
+    const int open_before = view->open_payment_ids_size();
     SetPaymentOpen(*view, *payment_id, PaymentCarriesCash(*payment));
+    if (view->open_payment_ids_size() != open_before) cached->open_changed.push_back(*payment_id);
   }
   for (const LedgerEntry& entry : ledger) {
     batch.ZAdd(Keys::Ledger(tenant, entry.currency, account), EncodeLedgerMember(entry), entry.day);
@@ -195,16 +317,38 @@ absl::StatusOr<std::optional<v1::Payment>> LoadPayment(store::Store& store,
   return std::optional<v1::Payment>(std::move(payment));
 }
 
+absl::StatusOr<v1::PaymentsAccountView> LoadAccountViewAt(store::Store& store,
+                                                          const std::string& key) {
+  ASSIGN_OR_RETURN(auto fields, store.HGetAll(key));
+  v1::PaymentsAccountView view;
+  const auto corrupt = [&key](absl::string_view field) {
+    return absl::DataLossError(
+        absl::StrCat("stored account view '", key, "' field '", field, "' does not parse"));
+  };
+  // std::map: each kind of field comes sorted by its id, the order the view keeps.
+  for (const auto& [field, value] : fields) {
+    absl::string_view id = field;
+    if (field == kAccountRefField) {
+      if (!view.mutable_account()->ParseFromString(value)) return corrupt(field);
+    } else if (absl::ConsumePrefix(&id, kInvoiceFieldPrefix)) {
+      if (!view.add_invoices()->ParseFromString(value)) return corrupt(field);
+    } else if (absl::ConsumePrefix(&id, kOpenFieldPrefix)) {
+      view.add_open_payment_ids(std::string(id));
+    } else if (absl::ConsumePrefix(&id, kCommandFieldPrefix)) {
+      v1::PaymentsAppliedCommand* command = view.add_applied_commands();
+      command->set_command_id(std::string(id));
+      if (!command->mutable_position()->ParseFromString(value)) return corrupt(field);
+    } else {
+      return corrupt(field);
+    }
+  }
+  return view;
+}
+
 absl::StatusOr<v1::PaymentsAccountView> LoadAccountView(store::Store& store,
                                                         absl::string_view tenant,
                                                         absl::string_view account) {
-  const std::string key = Keys::Account(tenant, account);
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(key));
-  v1::PaymentsAccountView view;
-  if (bytes && !view.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("stored account view '", key, "' does not parse"));
-  }
-  return view;
+  return LoadAccountViewAt(store, Keys::Account(tenant, account));
 }
 
 absl::StatusOr<AccountState> LoadAccountState(store::Store& store, absl::string_view tenant,

@@ -5,7 +5,11 @@
 // Keys (all prefixed "pay:", because one memory store may serve several services in one
 // process; the tenant is length-prefixed so no tenant id can reach another's keys):
 //   pay:payment:<n>:<tenant>:<payment_id>           ar.v1.Payment (string)
-//   pay:account:<n>:<tenant>:<account>              ar.v1.PaymentsAccountView (string)
+//   pay:account:<n>:<tenant>:<account>              HASH, the account view in pieces:
+//       account                 ar.v1.AccountRef
+//       invoice:<invoice_id>    ar.v1.PaymentsInvoiceView
+//       open:<payment_id>       "1" while the payment carries unapplied or held cash
+//       command:<command_id>    ar.v1.LogPosition of the record that applied the command
 //   pay:payments:<n>:<tenant>:<account>             ZSET payment id by value date
 //   pay:unapplied:<n>:<tenant>:<account>            HASH currency -> unapplied minor units
 //   pay:held:<n>:<tenant>:<account>                 HASH currency -> held minor units
@@ -16,9 +20,16 @@
 // counters and flags, ledger entries of single events), so the read model ends identical
 // whatever the interleaving. A second record of an already applied command (a reaction
 // published again after a crash) is skipped: no allocation is ever applied twice.
+//
+// The account view (ar.v1.PaymentsAccountView, what decisions read) is stored as one hash
+// field per invoice, open payment and applied command, so an event rewrites only the
+// pieces it changes: as one serialized message it grew with the account and was rewritten
+// whole for every batch that touched the account. LoadAccountView puts it back together.
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -58,14 +69,33 @@ class PaymentsProjection : public projection::Handler {
 
   // Records of an already applied command that were skipped (diagnostics, tests).
   int64_t skipped_repeats() const { return skipped_repeats_; }
+  // The account view this handler holds in memory (nullptr when none is cached): tests
+  // check that the stored pieces put back together equal it.
+  const v1::PaymentsAccountView* CachedAccountView(absl::string_view tenant,
+                                                   absl::string_view account) const;
 
  private:
   absl::Status ApplyEvent(const v1::Event& event, const v1::LogPosition& position,
                           store::WriteBatch& batch);
   void ForgetRecord();
 
+  // An account view as decisions see it, and the pieces changed since the last flush.
+  struct CachedAccount {
+    v1::PaymentsAccountView view;
+    bool account_changed = false;
+    std::vector<std::string> invoices_changed;  // may repeat
+    std::vector<std::string> commands_added;
+    std::vector<std::string> open_changed;  // payments whose open flag flipped (may repeat)
+    bool queued = false;                    // listed in dirty_accounts_
+  };
+  absl::StatusOr<CachedAccount*> EditAccount(const std::string& key);
+  void FlushAccounts(store::WriteBatch& batch);
+
+  store::Store& store_;
   projection::StateCache<v1::Payment> payments_;
-  projection::StateCache<v1::PaymentsAccountView> accounts_;
+  // Kept across commits like payments_ (this handler is the only writer of its keys).
+  std::unordered_map<std::string, CachedAccount> accounts_;
+  std::vector<std::string> dirty_accounts_;  // keys of accounts_ changed since the flush
   v1::LogPosition current_record_;
   bool in_record_ = false;
   bool skip_record_ = false;  // the current record repeats an applied command
@@ -79,6 +109,9 @@ absl::StatusOr<std::optional<v1::Payment>> LoadPayment(store::Store& store,
 absl::StatusOr<v1::PaymentsAccountView> LoadAccountView(store::Store& store,
                                                         absl::string_view tenant,
                                                         absl::string_view account);
+// The same, by the view's key (Keys::Account).
+absl::StatusOr<v1::PaymentsAccountView> LoadAccountViewAt(store::Store& store,
+                                                          const std::string& key);
 
 // The account view and its open payments: what a decision needs.
 absl::StatusOr<AccountState> LoadAccountState(store::Store& store, absl::string_view tenant,

@@ -41,6 +41,16 @@ class ReadModel {
     handler_.BeforeCommit(batch);
     ASSERT_TRUE(store_->Commit(batch, {}).ok());
     handler_.Committed();
+    // The view is stored in pieces, each written only when an event changes it: put back
+    // together, they must equal the view the handler evolved in memory.
+    if (const v1::PaymentsAccountView* cached = handler_.CachedAccountView(kTenant, kAccount)) {
+      auto stored = LoadAccountView(*store_, kTenant, kAccount);
+      ASSERT_TRUE(stored.ok()) << stored.status();
+      ASSERT_EQ(stored->SerializeAsString(), cached->SerializeAsString())
+          << "stored:\n"
+          << stored->DebugString() << "cached:\n"
+          << cached->DebugString();
+    }
   }
 
   // Everything the read model holds for the account, in a comparable form.
