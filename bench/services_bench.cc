@@ -20,6 +20,8 @@
 //   ProjectionRunner::ApplyAndCommit (decode + apply + atomic commit with checkpoints),
 //   500 records per commit, into the memory store; no log in the way. Reported: events/s
 //   (items_per_second; for "Both" every event counts once although both handlers see it).
+//   BM_BothProjectionsSharedDecodes: the same with one projection::SharedDecodes for both
+//   runners (each record decoded once).
 //
 //   services_bench --benchmark_filter=Commands
 //   services_bench --benchmark_filter=Projection
@@ -451,7 +453,8 @@ const Dataset& ProjectionDataset() {
 
 // Applies the whole dataset, kRecordsPerCommit records per commit, through one runner per
 // handler (each with its own checkpoints, like the services in one process).
-void RunServiceProjections(benchmark::State& state, bool invoicing, bool payments) {
+void RunServiceProjections(benchmark::State& state, bool invoicing, bool payments,
+                           bool share_decodes = false) {
   const Dataset& dataset = ProjectionDataset();
   for (auto _ : state) {
     state.PauseTiming();
@@ -475,12 +478,14 @@ void RunServiceProjections(benchmark::State& state, bool invoicing, bool payment
     auto invoice_handler = std::make_unique<invoicing::InvoiceProjection>(*store);
     auto payments_handler = std::make_unique<payments::PaymentsProjection>(*store);
     std::vector<std::unique_ptr<projection::ProjectionRunner>> runners;
+    auto decodes = share_decodes ? std::make_shared<projection::SharedDecodes>(2) : nullptr;
     auto add_runner = [&](projection::Handler& handler, const char* name,
                           std::vector<std::string> runner_topics) {
       projection::ProjectionOptions options;
       options.name = name;
       options.topics = std::move(runner_topics);
       options.use_consumer_group = false;
+      options.shared_decodes = decodes;
       runners.push_back(
           std::make_unique<projection::ProjectionRunner>(**log, *store, handler, options));
       return runners.back()->Open();
@@ -534,9 +539,14 @@ void RunServiceProjections(benchmark::State& state, bool invoicing, bool payment
 void BM_InvoicingProjection(benchmark::State& state) { RunServiceProjections(state, true, false); }
 void BM_PaymentsProjection(benchmark::State& state) { RunServiceProjections(state, false, true); }
 void BM_BothProjections(benchmark::State& state) { RunServiceProjections(state, true, true); }
+// Both runners take each record's decoding from one projection::SharedDecodes.
+void BM_BothProjectionsSharedDecodes(benchmark::State& state) {
+  RunServiceProjections(state, true, true, /*share_decodes=*/true);
+}
 BENCHMARK(BM_InvoicingProjection)->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_PaymentsProjection)->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_BothProjections)->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK(BM_BothProjectionsSharedDecodes)->Unit(benchmark::kMillisecond)->MinTime(2);
 
 }  // namespace
 }  // namespace ar

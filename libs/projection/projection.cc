@@ -1,5 +1,6 @@
 #include "libs/projection/projection.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -43,6 +44,106 @@ v1::DeadLetter MakeDeadLetter(const Record& record, std::string_view projection,
 }
 
 }  // namespace
+
+struct SharedDecodes::Slab {
+  Slab() : block(new char[kArenaInitialBlockBytes]), arena(ArenaOptionsFor(block.get())) {}
+  std::unique_ptr<char[]> block;
+  google::protobuf::Arena arena;
+  size_t reserved = 0;  // estimated bytes of the records decoded on it
+};
+
+namespace {
+// Slabs kept for reuse: a fresh one costs a megabyte of page faults.
+constexpr size_t kFreeSlabsKept = 8;
+}  // namespace
+
+SharedDecodes::SharedDecodes(int readers, size_t max_records)
+    : readers_(readers), max_records_(max_records) {}
+
+// Members go in reverse order: entries_ and current_ hand their slabs to Recycle while
+// mu_ and free_slabs_ still exist.
+SharedDecodes::~SharedDecodes() = default;
+
+int SharedDecodes::TopicNumber(const std::string& topic) {
+  for (size_t i = 0; i < topics_.size(); ++i) {
+    if (topics_[i] == topic) return static_cast<int>(i);
+  }
+  topics_.push_back(topic);
+  return static_cast<int>(topics_.size() - 1);
+}
+
+std::shared_ptr<SharedDecodes::Slab> SharedDecodes::SlabFor(
+    size_t value_size, std::vector<std::shared_ptr<const void>>& released) {
+  // Decoded, a record takes a few times its encoded size.
+  const size_t estimate = 4 * value_size;
+  if (current_ == nullptr || current_->reserved + estimate > kArenaInitialBlockBytes) {
+    released.push_back(std::move(current_));
+    std::unique_ptr<Slab> slab;
+    if (!free_slabs_.empty()) {
+      slab = std::move(free_slabs_.back());
+      free_slabs_.pop_back();
+    } else {
+      slab = std::make_unique<Slab>();
+    }
+    current_ = std::shared_ptr<Slab>(slab.release(), [this](Slab* done) { Recycle(done); });
+  }
+  current_->reserved += estimate;
+  return current_;
+}
+
+void SharedDecodes::Recycle(Slab* slab) {
+  slab->arena.Reset();  // keeps the first block
+  slab->reserved = 0;
+  std::unique_ptr<Slab> owned(slab);
+  std::lock_guard lock(mu_);
+  if (free_slabs_.size() < kFreeSlabsKept) free_slabs_.push_back(std::move(owned));
+}
+
+std::shared_ptr<const v1::EventBatch> SharedDecodes::Decode(const Record& record) {
+  // What this call lets go of, released after the lock (a slab's release takes it).
+  std::vector<std::shared_ptr<const void>> released;
+  std::shared_ptr<Slab> slab;
+  RecordId id;
+  {
+    std::lock_guard lock(mu_);
+    id = RecordId{TopicNumber(record.topic), record.partition, record.offset};
+    auto found = entries_.find(id);
+    if (found != entries_.end()) {
+      std::shared_ptr<const v1::EventBatch> batch = found->second.batch;
+      if (++found->second.taken >= readers_) entries_.erase(found);
+      return batch;
+    }
+    slab = SlabFor(record.value.size(), released);
+  }
+  // Decoded outside the lock (the arena is thread-safe); two runners that miss at once
+  // both decode, harmlessly.
+  auto* decoded = google::protobuf::Arena::CreateMessage<v1::EventBatch>(&slab->arena);
+  if (!decoded->ParseFromString(record.value)) return nullptr;
+  std::shared_ptr<const v1::EventBatch> shared(std::move(slab), decoded);
+  std::lock_guard lock(mu_);
+  ++decoded_;
+  if (readers_ <= 1) return shared;
+  auto [entry, inserted] = entries_.try_emplace(id, Entry{shared, 1});
+  if (!inserted) return shared;
+  order_.push_back(id);
+  // The order list also names entries already taken by every reader (dropped here) and
+  // bounds the records held.
+  while (!order_.empty() &&
+         (order_.size() > max_records_ || entries_.find(order_.front()) == entries_.end())) {
+    auto oldest = entries_.find(order_.front());
+    if (oldest != entries_.end()) {
+      released.push_back(std::move(oldest->second.batch));
+      entries_.erase(oldest);
+    }
+    order_.pop_front();
+  }
+  return shared;
+}
+
+int64_t SharedDecodes::decoded() const {
+  std::lock_guard lock(mu_);
+  return decoded_;
+}
 
 ProjectionRunner::ProjectionRunner(eventlog::EventLog& log, store::Store& store, Handler& handler,
                                    ProjectionOptions options)
@@ -180,12 +281,22 @@ absl::Status ProjectionRunner::ProcessRecord(const Record& record, store::WriteB
   rejected = false;
   // Decoded on an arena that is reset once per batch: parsing allocates by bumping a
   // pointer, and nothing is freed event by event (malloc/free dominated the profile).
-  v1::EventBatch& envelope = *google::protobuf::Arena::CreateMessage<v1::EventBatch>(&arena_);
-  if (!envelope.ParseFromString(record.value)) {
+  // Or decoded once for every runner that shares the decodes.
+  std::shared_ptr<const v1::EventBatch> shared;
+  const v1::EventBatch* decoded = nullptr;
+  if (options_.shared_decodes) {
+    shared = options_.shared_decodes->Decode(record);
+    decoded = shared.get();
+  } else {
+    v1::EventBatch* own = google::protobuf::Arena::CreateMessage<v1::EventBatch>(&arena_);
+    if (own->ParseFromString(record.value)) decoded = own;
+  }
+  if (decoded == nullptr) {
     dead_letters.push_back(
         MakeDeadLetter(record, options_.name, "undecodable record: not an ar.v1.EventBatch"));
     return absl::OkStatus();
   }
+  const v1::EventBatch& envelope = *decoded;
   const size_t batch_size_before = batch.size();
   int64_t record_events = 0;
   int64_t record_unknown = 0;
@@ -325,7 +436,8 @@ absl::Status ProjectionRunner::CommitApplied(store::WriteBatch& batch,
   absl::Status committed = SendDeadLetters(dead_letters);
   if (committed.ok()) {
     if (options_.before_commit_hook) options_.before_commit_hook();
-    committed = store_.Commit(batch, advances);
+    // The batch is cleared before its next use, so the store may keep its values.
+    committed = store_.CommitTakingValues(batch, advances);
   }
   if (!committed.ok()) {
     handler_.Discard();

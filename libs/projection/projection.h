@@ -17,12 +17,14 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -69,6 +71,54 @@ class Handler {
   virtual void Committed() {}
 };
 
+// Records decoded once for several runners of one process that consume the same records
+// of the same log (the invoicing and payments read models both read both topics): the
+// first runner to apply a record decodes it, the others take that decoding. Each record
+// is forgotten once `readers` runners have taken it, or, for records some runner never
+// asks for (a revoked partition), when more than `max_records` are held. Thread-safe.
+// Records are told apart by topic, partition and offset: never share one between logs.
+class SharedDecodes {
+ public:
+  explicit SharedDecodes(int readers, size_t max_records = 20'000);
+  ~SharedDecodes();
+  SharedDecodes(const SharedDecodes&) = delete;
+  SharedDecodes& operator=(const SharedDecodes&) = delete;
+
+  // The decoded record; nullptr when its value is not an ar.v1.EventBatch.
+  std::shared_ptr<const v1::EventBatch> Decode(const eventlog::Record& record);
+
+  // Records decoded so far (by whichever runner), for tests.
+  int64_t decoded() const;
+
+ private:
+  // An arena that decodes many records, kept with its first block for reuse: an arena
+  // per record cost more than the decoding it saved.
+  struct Slab;
+  struct Entry {
+    std::shared_ptr<const v1::EventBatch> batch;
+    int taken = 0;
+  };
+  using RecordId = std::tuple<int, int32_t, int64_t>;  // topic number, partition, offset
+
+  // The slab to decode a record of `value_size` bytes on; one it stops using goes to
+  // `released`, to let go of once mu_ is free. mu_ held.
+  std::shared_ptr<Slab> SlabFor(size_t value_size,
+                                std::vector<std::shared_ptr<const void>>& released);
+  void Recycle(Slab* slab);
+  int TopicNumber(const std::string& topic);  // mu_ held
+
+  const int readers_;
+  const size_t max_records_;
+  mutable std::mutex mu_;  // guards the members below
+  // Declared before every member holding slabs: Recycle, which their release calls, uses it.
+  std::vector<std::unique_ptr<Slab>> free_slabs_;
+  std::vector<std::string> topics_;
+  std::shared_ptr<Slab> current_;
+  std::map<RecordId, Entry> entries_;
+  std::deque<RecordId> order_;  // insertion order, for max_records_
+  int64_t decoded_ = 0;
+};
+
 struct ProjectionOptions {
   // Names the checkpoints in the store and, in group mode, the consumer group.
   std::string name;
@@ -84,6 +134,8 @@ struct ProjectionOptions {
   absl::Duration retry_backoff = absl::Milliseconds(200);
   // Called right before each store commit; crash tests use it to die at that point.
   std::function<void()> before_commit_hook;
+  // Optional, shared with the other runners of the process reading the same log.
+  std::shared_ptr<SharedDecodes> shared_decodes;
 };
 
 struct ProjectionStats {

@@ -195,6 +195,60 @@ TEST_F(ProjectionTest, PoisonAndUndecodableRecordsGoToDeadLetterTopic) {
   EXPECT_EQ(by_key["junk"].value(), std::string("\xff\xff\xff not a protobuf", 19));
 }
 
+TEST_F(ProjectionTest, RunnersSharingDecodesDecodeEachRecordOnceAndCountEverything) {
+  auto expected = AppendCountingRecords(300, 2, 11);
+  Append("poison", MakeCountingRecord(CountingHandler::kPoisonAccount, 1, 300));
+  Append("junk", std::string("\xff\xff\xff not a protobuf", 19));
+  auto shared = std::make_shared<SharedDecodes>(/*readers=*/2);
+  ProjectionOptions options_a = Options();
+  options_a.shared_decodes = shared;
+  ProjectionOptions options_b = options_a;
+  options_b.name = "counting-b";
+  CountingHandler handler_b;
+  ProjectionRunner a(*log_, *store_, handler_, options_a);
+  ProjectionRunner b(*log_, *store_, handler_b, options_b);
+  ASSERT_TRUE(a.Open().ok());
+  ASSERT_TRUE(b.Open().ok());
+  ASSERT_TRUE(ar::testing::WaitFor([&] {
+    EXPECT_TRUE(a.RunOnce().ok());
+    EXPECT_TRUE(b.RunOnce().ok());
+    return a.stats().records == 302 && b.stats().records == 302;
+  }));
+  // Both counted into the same hash: twice each event, and neither took the poison.
+  for (auto& [account, n] : expected) n *= 2;
+  EXPECT_EQ(Counts(), expected);
+  EXPECT_EQ(a.stats().dead_lettered, 2);
+  EXPECT_EQ(b.stats().dead_lettered, 2);
+  EXPECT_EQ(shared->decoded(), 301);  // every decodable record once
+}
+
+TEST(SharedDecodesTest, ForgetsARecordOnceEveryReaderTookItAndBoundsWhatItHolds) {
+  eventlog::Record record;
+  record.topic = "t";
+  record.value = MakeCountingRecord("acct", 1, 0);
+  SharedDecodes decodes(/*readers=*/2, /*max_records=*/3);
+  auto first = decodes.Decode(record);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->events_size(), 1);
+  EXPECT_EQ(decodes.Decode(record), first);  // the second reader takes the same decoding
+  EXPECT_NE(decodes.Decode(record), first);  // then it is gone: decoded again
+  EXPECT_EQ(decodes.decoded(), 2);
+  // Records one reader never asks for are dropped beyond max_records.
+  for (int64_t offset = 1; offset <= 5; ++offset) {
+    record.offset = offset;
+    ASSERT_NE(decodes.Decode(record), nullptr);
+  }
+  record.offset = 1;
+  decodes.Decode(record);
+  EXPECT_EQ(decodes.decoded(), 8);  // offset 1 was dropped, so decoded again
+  record.offset = 5;
+  decodes.Decode(record);
+  EXPECT_EQ(decodes.decoded(), 8);  // offset 5 was still held
+  record.value = "\xff\xff";
+  record.offset = 9;
+  EXPECT_EQ(decodes.Decode(record), nullptr);
+}
+
 TEST_F(ProjectionTest, RejectedRecordLeavesNoPartialWrites) {
   // One record with a good event followed by a poison one: the good event's write must
   // not survive, since the events of one command land together or not at all.

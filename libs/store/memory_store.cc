@@ -257,6 +257,35 @@ class MemoryStore final : public Store {
 
   absl::Status Commit(const WriteBatch& batch,
                       const std::vector<CheckpointAdvance>& checkpoints) override {
+    return CommitOps(batch.ops(), checkpoints);
+  }
+
+  absl::Status CommitTakingValues(WriteBatch& batch,
+                                  const std::vector<CheckpointAdvance>& checkpoints) override {
+    return CommitOps(batch.mutable_ops(), checkpoints);
+  }
+
+  absl::StatusOr<std::vector<Checkpoint>> LoadCheckpoints(std::string_view projection) override {
+    absl::ReaderMutexLock lock(&mu_);
+    std::vector<Checkpoint> result;
+    auto it = checkpoints_.find(projection);
+    if (it == checkpoints_.end()) return result;
+    for (const auto& [topic, partitions] : it->second) {
+      for (const auto& [partition, offset] : partitions) {
+        result.push_back({std::string(projection), topic, partition, offset});
+      }
+    }
+    std::sort(result.begin(), result.end(), [](const Checkpoint& a, const Checkpoint& b) {
+      return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+    });
+    return result;
+  }
+
+ private:
+  // `Ops` is const for Commit and mutable for CommitTakingValues: the non-const ApplyOp
+  // overloads (SET, HSET) then move the values instead of copying them.
+  template <typename Ops>
+  absl::Status CommitOps(Ops& ops, const std::vector<CheckpointAdvance>& checkpoints) {
     absl::MutexLock lock(&mu_);
     // Fencing first: a stale writer must change nothing.
     for (size_t i = 0; i < checkpoints.size(); ++i) {
@@ -280,8 +309,8 @@ class MemoryStore final : public Store {
     }
 
     undo_.clear();
-    for (const WriteBatch::Op& op : batch.ops()) {
-      absl::Status applied = std::visit([this](const auto& o) { return ApplyOp(o); }, op);
+    for (auto& op : ops) {
+      absl::Status applied = std::visit([this](auto& o) { return ApplyOp(o); }, op);
       if (!applied.ok()) {
         RollBack();
         return applied;
@@ -295,23 +324,6 @@ class MemoryStore final : public Store {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<Checkpoint>> LoadCheckpoints(std::string_view projection) override {
-    absl::ReaderMutexLock lock(&mu_);
-    std::vector<Checkpoint> result;
-    auto it = checkpoints_.find(projection);
-    if (it == checkpoints_.end()) return result;
-    for (const auto& [topic, partitions] : it->second) {
-      for (const auto& [partition, offset] : partitions) {
-        result.push_back({std::string(projection), topic, partition, offset});
-      }
-    }
-    std::sort(result.begin(), result.end(), [](const Checkpoint& a, const Checkpoint& b) {
-      return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
-    });
-    return result;
-  }
-
- private:
   int64_t StoredOffset(const CheckpointAdvance& advance) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     auto p = checkpoints_.find(advance.projection);
     if (p == checkpoints_.end()) return 0;
@@ -339,18 +351,27 @@ class MemoryStore final : public Store {
     data_.erase(it);
   }
 
-  absl::Status ApplyOp(const struct WriteBatch::Set& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto [it, inserted] = data_.try_emplace(op.key, std::in_place_type<std::string>, op.value);
+  // Copies the value out of a const op, moves it out of a mutable one (CommitTakingValues).
+  template <typename SetOp>
+  absl::Status ApplySet(SetOp& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto [it, inserted] =
+        data_.try_emplace(op.key, std::in_place_type<std::string>, std::move(op.value));
     if (inserted) {
       undo_.emplace_back(KeyUndo{op.key, std::nullopt});
     } else if (auto* text = std::get_if<std::string>(&it->second)) {
       undo_.emplace_back(KeyUndo{op.key, Value(std::in_place_type<std::string>, std::move(*text))});
-      text->assign(op.value);
+      *text = std::move(op.value);
     } else {
       undo_.emplace_back(KeyUndo{op.key, std::move(it->second)});
-      it->second.emplace<std::string>(op.value);
+      it->second.template emplace<std::string>(std::move(op.value));
     }
     return absl::OkStatus();
+  }
+  absl::Status ApplyOp(const struct WriteBatch::Set& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return ApplySet(op);
+  }
+  absl::Status ApplyOp(struct WriteBatch::Set& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return ApplySet(op);
   }
 
   absl::Status ApplyOp(const struct WriteBatch::Del& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -361,17 +382,24 @@ class MemoryStore final : public Store {
     return absl::OkStatus();
   }
 
-  absl::Status ApplyOp(const struct WriteBatch::HSet& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  template <typename HSetOp>
+  absl::Status ApplyHSet(HSetOp& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Hash* hash = FindOrCreate<Hash>(op.key);
     if (hash == nullptr) return WrongType(op.key);
-    auto [it, inserted] = hash->try_emplace(op.field, op.value);
+    auto [it, inserted] = hash->try_emplace(op.field, std::move(op.value));
     if (inserted) {
       undo_.emplace_back(FieldUndo{op.key, op.field, std::monostate()});
     } else {
       undo_.emplace_back(FieldUndo{op.key, op.field, std::move(it->second)});
-      it->second.assign(op.value);
+      it->second = std::move(op.value);
     }
     return absl::OkStatus();
+  }
+  absl::Status ApplyOp(const struct WriteBatch::HSet& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return ApplyHSet(op);
+  }
+  absl::Status ApplyOp(struct WriteBatch::HSet& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return ApplyHSet(op);
   }
 
   absl::Status ApplyOp(const struct WriteBatch::HDel& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

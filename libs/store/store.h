@@ -86,6 +86,8 @@ class WriteBatch {
   void ZRem(std::string key, std::string member);
 
   const std::vector<Op>& ops() const { return ops_; }
+  // For Store::CommitTakingValues, which moves values out of the ops.
+  std::vector<Op>& mutable_ops() { return ops_; }
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
   void Clear() { ops_.clear(); }
@@ -129,6 +131,16 @@ class Store {
   // checkpoint whose expected offset does not match; neither leaves any trace.
   virtual absl::Status Commit(const WriteBatch& batch,
                               const std::vector<CheckpointAdvance>& checkpoints) = 0;
+
+  // Commit() that may move the values of the batch's SET and HSET ops into the store
+  // instead of copying them (the memory store does; copying every serialized state a
+  // projection writes was a visible part of its commit). Whatever the outcome, those
+  // values are then unspecified: Clear() the batch before using it again. Same semantics
+  // and errors as Commit() otherwise. The default copies.
+  virtual absl::Status CommitTakingValues(WriteBatch& batch,
+                                          const std::vector<CheckpointAdvance>& checkpoints) {
+    return Commit(batch, checkpoints);
+  }
 
   // Every stored checkpoint of a projection.
   virtual absl::StatusOr<std::vector<Checkpoint>> LoadCheckpoints(std::string_view projection) = 0;

@@ -618,6 +618,60 @@ TEST_P(StoreConformanceTest, LargeBatchAppliesWhole) {
   EXPECT_THAT(MustLoad("bulk"), ElementsAre(Checkpoint{"bulk", "t", 0, kEvents}));
 }
 
+TEST_P(StoreConformanceTest, CommitTakingValuesAppliesLikeCommit) {
+  WriteBatch setup;
+  setup.Set("replaced", "short");
+  setup.Set("retyped", "text");
+  setup.HSet("hash", "kept", "1");
+  setup.HSet("hash", "replaced", "old");
+  MustCommit(setup);
+  // Values longer than any small-string buffer, so a moved value is really taken.
+  const std::string long_value(1000, 'x');
+  WriteBatch batch;
+  batch.Set("new", long_value + "new");
+  batch.Set("replaced", long_value + "replaced");
+  batch.Del("retyped");
+  batch.Set("retyped", long_value + "retyped");
+  batch.HSet("hash", "replaced", long_value + "field");
+  batch.HSet("hash", "added", "small");
+  batch.ZAdd("zset", "m", 1);
+  ASSERT_TRUE(store_->CommitTakingValues(batch, {{"projection", "topic", 0, 0, 5}}).ok());
+  // The store holds its own values: the batch reused with other ones changes nothing.
+  batch.Clear();
+  batch.Set("other", long_value + "other");
+  ASSERT_TRUE(store_->CommitTakingValues(batch, {{"projection", "topic", 0, 5, 6}}).ok());
+  EXPECT_THAT(MustGet("new"), Optional(long_value + "new"));
+  EXPECT_THAT(MustGet("replaced"), Optional(long_value + "replaced"));
+  EXPECT_THAT(MustGet("retyped"), Optional(long_value + "retyped"));
+  EXPECT_THAT(MustGet("other"), Optional(long_value + "other"));
+  EXPECT_THAT(MustHGetAll("hash"),
+              UnorderedElementsAre(Pair("kept", "1"), Pair("replaced", long_value + "field"),
+                                   Pair("added", "small")));
+  EXPECT_THAT(MustZScore("zset", "m"), Optional(int64_t{1}));
+  EXPECT_THAT(MustLoad("projection"), ElementsAre(Checkpoint{"projection", "topic", 0, 6}));
+}
+
+TEST_P(StoreConformanceTest, CommitTakingValuesThatFailsLeavesNoTrace) {
+  WriteBaseline();
+  const std::string long_value(1000, 'y');
+  WriteBatch batch;
+  ChangeEverything(batch);
+  batch.Set("text", long_value);
+  batch.HSet("hash", "name", long_value);
+  batch.Set("fresh", long_value);
+  batch.HSet("fresh", "f", "v");  // WRONGTYPE: the whole batch goes
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      store_->CommitTakingValues(batch, {{"projection", "topic", 0, 10, 20}})));
+  ExpectBaseline();
+  EXPECT_EQ(MustGet("fresh"), std::nullopt);
+  // A fenced one changes nothing either.
+  batch.Clear();
+  batch.Set("text", long_value);
+  EXPECT_TRUE(
+      absl::IsAborted(store_->CommitTakingValues(batch, {{"projection", "topic", 0, 0, 20}})));
+  ExpectBaseline();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::ValuesIn(Backends()),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param.name;
