@@ -59,6 +59,18 @@ class StateCache {
     return *std::move(loaded);
   }
 
+  // The state stored under `key` without a copy (nullptr when there is none), loaded into
+  // the cache if needed. Valid until the next call that changes the cache.
+  absl::StatusOr<const State*> Find(const std::string& key) {
+    auto cached = cache_.find(key);
+    if (cached == cache_.end()) {
+      absl::StatusOr<std::optional<State>> loaded = Load(key);
+      if (!loaded.ok()) return loaded.status();
+      cached = cache_.emplace(key, Entry{*std::move(loaded), false}).first;
+    }
+    return cached->second.state.has_value() ? &*cached->second.state : nullptr;
+  }
+
   // Records the new state in the batch and in the cache. Taken by value: a caller done
   // with its state moves it in (states are large protos; copying them was a visible part
   // of a projection's cost).

@@ -599,31 +599,47 @@ std::vector<v1::Event> DecideDayCloseCompleted(const v1::CollectionsPolicy& poli
   return sink.Take();
 }
 
-std::vector<v1::Event> DecideDayClose(const v1::CollectionsPolicy& policy,
-                                      const v1::CollectionsAccount& account,
-                                      const std::string& region, absl::CivilDay business_date,
-                                      const CommandContext& context) {
-  EventSink sink(RefOf(account, region), context);
-  const v1::Date as_of = protoconv::DayToProto(business_date);
+namespace {
+
+// The rules of a day close, walked once for both uses: with a sink it builds every
+// decision; without one it answers whether there is any, at the first one found, and
+// builds nothing (the read model asks this of every account it writes).
+bool WalkDayClose(const v1::CollectionsPolicy& policy, const v1::CollectionsAccount& account,
+                  const std::string& region, absl::CivilDay business_date, EventSink* sink) {
   const int64_t today = core::DayNumber(business_date);
+  std::optional<v1::Date> as_of;
+  auto as_of_date = [&]() -> const v1::Date& {
+    if (!as_of) as_of = protoconv::DayToProto(business_date);
+    return *as_of;
+  };
+  bool decided = false;
   bool paused = PromiseLive(account);
   const v1::CollectionsPromise& promise = account.promise();
   if (paused && account.region() == region && DayNumberOf(promise.promised_date()) < today) {
-    v1::PromiseToPayBroken* broken = sink.Add().mutable_promise_to_pay_broken();
+    if (sink == nullptr) return true;
+    decided = true;
+    v1::PromiseToPayBroken* broken = sink->Add().mutable_promise_to_pay_broken();
     broken->set_promise_id(promise.promise_id());
     *broken->mutable_amount_promised() = promise.amount();
     *broken->mutable_amount_paid() =
         protoconv::MoneyProto(promise.paid(), promise.amount().currency());
-    *broken->mutable_as_of() = as_of;
+    *broken->mutable_as_of() = as_of_date();
     paused = false;  // escalation resumes at once
   }
   const BusinessDates dates = {{region, business_date}};
-  std::map<std::string, int64_t> overdue_by_currency;
-  for (const v1::CollectionsInvoice& invoice : account.invoices()) {
-    if (invoice.region() == region) {
-      overdue_by_currency[invoice.currency()] += OverdueAmount(invoice, dates);
+  // Only the events carry it: summed when the first one needs it.
+  std::optional<std::map<std::string, int64_t>> overdue_by_currency;
+  auto account_overdue_in = [&](const std::string& currency) {
+    if (!overdue_by_currency) {
+      overdue_by_currency.emplace();
+      for (const v1::CollectionsInvoice& invoice : account.invoices()) {
+        if (invoice.region() == region) {
+          (*overdue_by_currency)[invoice.currency()] += OverdueAmount(invoice, dates);
+        }
+      }
     }
-  }
+    return (*overdue_by_currency)[currency];
+  };
   const v1::DunningLadder& ladder = LadderFor(policy, account.grade());
   for (const v1::CollectionsInvoice& invoice : account.invoices()) {
     if (invoice.region() != region || OpenAmount(invoice) == 0) continue;
@@ -633,12 +649,14 @@ std::vector<v1::Event> DecideDayClose(const v1::CollectionsPolicy& policy,
       const int32_t before = static_cast<int32_t>(-days);
       if (Contains(policy.reminder_days_before_due(), before) &&
           !Contains(invoice.reminders_sent(), before)) {
-        v1::ReminderDue* reminder = sink.Add().mutable_reminder_due();
+        if (sink == nullptr) return true;
+        decided = true;
+        v1::ReminderDue* reminder = sink->Add().mutable_reminder_due();
         reminder->set_invoice_id(invoice.invoice_id());
         *reminder->mutable_due_date() = invoice.due_date();
         reminder->set_days_before_due(before);
         *reminder->mutable_open_amount() = protoconv::MoneyProto(open, invoice.currency());
-        *reminder->mutable_as_of() = as_of;
+        *reminder->mutable_as_of() = as_of_date();
       }
       continue;
     }
@@ -653,46 +671,67 @@ std::vector<v1::Event> DecideDayClose(const v1::CollectionsPolicy& policy,
     const int32_t level = raise ? reached->level() : invoice.dunning_level();
     const std::string& bucket = BucketFor(policy, days);
     if (bucket != invoice.notified_bucket()) {
-      v1::AccountOverdue* event = sink.Add().mutable_account_overdue();
+      if (sink == nullptr) return true;
+      decided = true;
+      v1::AccountOverdue* event = sink->Add().mutable_account_overdue();
       event->set_invoice_id(invoice.invoice_id());
       event->set_days_past_due(static_cast<int32_t>(days));
       event->set_aging_bucket(bucket);
       *event->mutable_overdue_amount() = protoconv::MoneyProto(overdue, invoice.currency());
       event->set_dunning_level(level);
       *event->mutable_due_date() = invoice.due_date();
-      *event->mutable_as_of() = as_of;
+      *event->mutable_as_of() = as_of_date();
       *event->mutable_account_overdue_total() =
-          protoconv::MoneyProto(overdue_by_currency[invoice.currency()], invoice.currency());
+          protoconv::MoneyProto(account_overdue_in(invoice.currency()), invoice.currency());
       event->set_policy_version(policy.version());
     }
     if (!raise) continue;
-    v1::DunningLevelRaised* raised = sink.Add().mutable_dunning_level_raised();
+    if (sink == nullptr) return true;
+    decided = true;
+    v1::DunningLevelRaised* raised = sink->Add().mutable_dunning_level_raised();
     raised->set_invoice_id(invoice.invoice_id());
     raised->set_level(reached->level());
     raised->set_channel(reached->channel());
     raised->set_template_key(reached->template_key());
     raised->set_risk_grade(account.grade());
     raised->set_days_past_due(static_cast<int32_t>(days));
-    *raised->mutable_as_of() = as_of;
+    *raised->mutable_as_of() = as_of_date();
     raised->set_ladder_version(policy.version());
     *raised->mutable_due_date() = invoice.due_date();
     *raised->mutable_overdue_amount() = protoconv::MoneyProto(overdue, invoice.currency());
     if ((reached->fee_minor_units() > 0 || reached->interest_bp() > 0) &&
         !Contains(invoice.fee_levels(), reached->level())) {
-      v1::DunningFeeAssessed* fee = sink.Add().mutable_dunning_fee_assessed();
+      v1::DunningFeeAssessed* fee = sink->Add().mutable_dunning_fee_assessed();
       fee->set_invoice_id(invoice.invoice_id());
       fee->set_level(reached->level());
       *fee->mutable_fee() = protoconv::MoneyProto(reached->fee_minor_units(), invoice.currency());
       *fee->mutable_interest() = protoconv::MoneyProto(
           InterestFor(overdue, reached->interest_bp(), days), invoice.currency());
-      *fee->mutable_as_of() = as_of;
+      *fee->mutable_as_of() = as_of_date();
       fee->set_days_past_due(static_cast<int32_t>(days));
       fee->set_interest_bp(reached->interest_bp());
       *fee->mutable_overdue_amount() = protoconv::MoneyProto(overdue, invoice.currency());
       fee->set_policy_version(policy.version());
     }
   }
+  return decided;
+}
+
+}  // namespace
+
+std::vector<v1::Event> DecideDayClose(const v1::CollectionsPolicy& policy,
+                                      const v1::CollectionsAccount& account,
+                                      const std::string& region, absl::CivilDay business_date,
+                                      const CommandContext& context) {
+  EventSink sink(RefOf(account, region), context);
+  WalkDayClose(policy, account, region, business_date, &sink);
   return sink.Take();
+}
+
+bool DayCloseDecisionPending(const v1::CollectionsPolicy& policy,
+                             const v1::CollectionsAccount& account, const std::string& region,
+                             absl::CivilDay business_date) {
+  return WalkDayClose(policy, account, region, business_date, nullptr);
 }
 
 std::vector<v1::Event> DecideImmediate(const v1::CollectionsAccount& account,

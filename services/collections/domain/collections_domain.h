@@ -136,6 +136,11 @@ std::vector<v1::Event> DecideDayClose(const v1::CollectionsPolicy& policy,
                                       const std::string& region, absl::CivilDay business_date,
                                       const CommandContext& context);
 
+// Whether DecideDayClose would decide anything (the same rules, no events built).
+bool DayCloseDecisionPending(const v1::CollectionsPolicy& policy,
+                             const v1::CollectionsAccount& account, const std::string& region,
+                             absl::CivilDay business_date);
+
 // The record that ends the close of `closed_date` in `region`, once every account's
 // decisions are in the log: CollectionsDayCloseCompleted (account = region, no tenant).
 // A reactor that meets that close again (a replay into an empty read model, a duplicate)

@@ -1,5 +1,6 @@
 #include "services/collections/projection/collections_projection.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
@@ -50,13 +51,22 @@ bool Concerns(const v1::Event& event) {
   }
 }
 
-// Where an invoice's open amount counts in the aging aggregates.
+// Where an invoice's open amount counts in the aging aggregates. Points into the invoice
+// and the policy (no copies: this is computed twice per invoice of every account written).
 struct Contribution {
   bool open = false;
-  std::string region, subsidiary, currency, label;
+  const std::string* region = nullptr;
+  const std::string* subsidiary = nullptr;
+  const std::string* currency = nullptr;
+  const std::string* label = nullptr;
   int64_t amount = 0;
   int64_t due = 0;
-  friend bool operator==(const Contribution&, const Contribution&) = default;
+  friend bool operator==(const Contribution& a, const Contribution& b) {
+    if (a.open != b.open) return false;
+    if (!a.open) return true;
+    return a.amount == b.amount && a.due == b.due && *a.region == *b.region &&
+           *a.subsidiary == *b.subsidiary && *a.currency == *b.currency && *a.label == *b.label;
+  }
 };
 
 Contribution ContributionOf(const v1::CollectionsPolicy& policy,
@@ -65,25 +75,12 @@ Contribution ContributionOf(const v1::CollectionsPolicy& policy,
   c.amount = OpenAmount(invoice);
   if (c.amount == 0) return c;
   c.open = true;
-  c.region = invoice.region();
-  c.subsidiary = invoice.subsidiary();
-  c.currency = invoice.currency();
-  c.label = AgingLabel(policy, invoice, dates);
+  c.region = &invoice.region();
+  c.subsidiary = &invoice.subsidiary();
+  c.currency = &invoice.currency();
+  c.label = &AgingLabel(policy, invoice, dates);
   c.due = DayNumberOf(invoice.due_date());
   return c;
-}
-
-void AddToAging(store::WriteBatch& batch, const std::string& tenant, const Contribution& c,
-                int64_t sign) {
-  const std::string tenant_key = Keys::AgingTenant(tenant);
-  const std::string region_key = Keys::AgingRegion(tenant, c.region);
-  for (const std::string& label : {c.label, std::string(kOpenLabel)}) {
-    batch.HIncrBy(tenant_key,
-                  absl::StrCat(c.region, " ", c.subsidiary, " ", c.currency, " ", label),
-                  sign * c.amount);
-    batch.HIncrBy(region_key, absl::StrCat(c.subsidiary, " ", c.currency, " ", label),
-                  sign * c.amount);
-  }
 }
 
 // Total overdue (every currency) and the oldest overdue due day of an account.
@@ -208,19 +205,41 @@ absl::StatusOr<std::vector<std::string>> CollectionsProjection::PendingSets::Ran
 
 // ---- projection ----
 
-CollectionsProjection::CollectionsProjection(store::Store& store, v1::CollectionsPolicy policy)
-    : store_(store), policy_(std::move(policy)), accounts_(store), regions_(store) {}
+namespace {
+// Account states stay decoded across commits (up to this many): a day close decodes the
+// accounts that change state, and the decisions the reactor takes on them a moment later
+// are applied to the same states. Only this handler writes them (see StateCache).
+constexpr projection::StateCache<v1::CollectionsAccount>::Options kAccountCacheOptions{
+    .keep_after_commit = 100'000};
+constexpr projection::StateCache<v1::CollectionsRegion>::Options kRegionCacheOptions{
+    .keep_after_commit = 1'000};
+}  // namespace
 
-void CollectionsProjection::ForgetBatch() {
+CollectionsProjection::CollectionsProjection(store::Store& store, v1::CollectionsPolicy policy)
+    : store_(store),
+      policy_(std::move(policy)),
+      accounts_(store, kAccountCacheOptions),
+      regions_(store, kRegionCacheOptions) {}
+
+void CollectionsProjection::ForgetRecordMarks() {
   current_record_.clear();
   command_noted_record_.clear();
-  accounts_.Clear();
-  regions_.Clear();
   pending_.Clear();
 }
 
-void CollectionsProjection::Discard() { ForgetBatch(); }
-void CollectionsProjection::Committed() { ForgetBatch(); }
+void CollectionsProjection::BeforeCommit(store::WriteBatch& batch) { accounts_.Flush(batch); }
+
+void CollectionsProjection::Discard() {
+  ForgetRecordMarks();
+  accounts_.Clear();
+  regions_.Clear();
+}
+
+void CollectionsProjection::Committed() {
+  ForgetRecordMarks();
+  accounts_.Committed();
+  regions_.Committed();
+}
 
 absl::Status CollectionsProjection::Apply(const v1::Event& event, const eventlog::Record& source,
                                           store::WriteBatch& batch) {
@@ -236,10 +255,13 @@ absl::Status CollectionsProjection::Apply(const v1::Event& event, const eventlog
     skip_record_ = false;
   }
   if (skip_record_) return absl::OkStatus();
+  aging_moves_.clear();
   absl::Status applied = event.has_business_day_closed() ? ApplyDayClosed(event, batch)
                          : event.has_collections_day_close_completed()
                              ? ApplyDayCloseCompleted(event, batch)
                              : ApplyEvent(event, source, batch);
+  if (applied.ok()) WriteAgingMoves(batch);
+  aging_moves_.clear();
   if (!applied.ok()) {
     // The runner drops every write of this record; the cached states must follow.
     accounts_.UndoRecord();
@@ -254,15 +276,20 @@ absl::Status CollectionsProjection::Apply(const v1::Event& event, const eventlog
 absl::StatusOr<BusinessDates> CollectionsProjection::DatesFor(
     const v1::CollectionsAccount& account) {
   BusinessDates dates;
-  std::set<std::string> regions = {account.region()};
-  for (const v1::CollectionsInvoice& invoice : account.invoices()) regions.insert(invoice.region());
-  for (const std::string& region : regions) {
-    if (region.empty()) continue;
-    ASSIGN_OR_RETURN(std::optional<v1::CollectionsRegion> state,
-                     regions_.Get(Keys::Region(region)));
-    if (state && state->has_business_date()) {
+  // Almost always one region: no set, one lookup per distinct region.
+  std::vector<const std::string*> regions = {&account.region()};
+  for (const v1::CollectionsInvoice& invoice : account.invoices()) {
+    if (std::none_of(regions.begin(), regions.end(),
+                     [&](const std::string* seen) { return *seen == invoice.region(); })) {
+      regions.push_back(&invoice.region());
+    }
+  }
+  for (const std::string* region : regions) {
+    if (region->empty()) continue;
+    ASSIGN_OR_RETURN(const v1::CollectionsRegion* state, regions_.Find(Keys::Region(*region)));
+    if (state != nullptr && state->has_business_date()) {
       const v1::Date& closed = state->closed_through();
-      dates[region] = absl::CivilDay(closed.year(), closed.month(), closed.day()) + 1;
+      dates[*region] = absl::CivilDay(closed.year(), closed.month(), closed.day()) + 1;
     }
   }
   return dates;
@@ -277,9 +304,11 @@ absl::Status CollectionsProjection::ApplyEvent(const v1::Event& event,
     return absl::InvalidArgumentError("event without tenant or account");
   }
   const std::string key = Keys::Account(tenant, account_id);
-  ASSIGN_OR_RETURN(std::optional<v1::CollectionsAccount> stored, accounts_.Get(key));
-  const v1::CollectionsAccount before = stored ? std::move(*stored) : v1::CollectionsAccount();
-  v1::CollectionsAccount after = before;
+  // Changed in place; the cache writes it once per batch (BeforeCommit) and undoes it if
+  // the record is rejected.
+  ASSIGN_OR_RETURN(v1::CollectionsAccount * state, accounts_.Edit(key, /*create=*/true));
+  const v1::CollectionsAccount before = *state;
+  v1::CollectionsAccount& after = *state;
   if (source.topic == topics::kCollections && !event.causation_id().empty()) {
     // The first event of a record notes its command; a second record of the same command
     // (re-published after a crash) is skipped whole.
@@ -313,7 +342,7 @@ absl::Status CollectionsProjection::ApplyEvent(const v1::Event& event,
                   allocated.amount().minor_units());
   }
   ASSIGN_OR_RETURN(BusinessDates dates, DatesFor(after));
-  PutAccount(before, dates, std::move(after), dates, /*day_close=*/false, batch);
+  PutDerived(before, dates, after, dates, /*day_close=*/false, /*marked=*/std::nullopt, batch);
   return absl::OkStatus();
 }
 
@@ -353,6 +382,7 @@ absl::Status CollectionsProjection::ApplyDayClosed(const v1::Event& event,
       std::vector<std::string> attention,
       pending_.Range(store_, Keys::Attention(region), store::kMinScore, store::kMaxScore));
   members.insert(attention.begin(), attention.end());
+  const std::set<std::string> marked(attention.begin(), attention.end());
 
   state.set_region(region);
   state.set_has_business_date(true);
@@ -361,9 +391,10 @@ absl::Status CollectionsProjection::ApplyDayClosed(const v1::Event& event,
 
   for (const std::string& member : members) {
     if (!Keys::ParseMember(member, tenant, account, rest)) continue;
-    const std::string key = Keys::Account(tenant, account);
-    ASSIGN_OR_RETURN(std::optional<v1::CollectionsAccount> stored_account, accounts_.Get(key));
-    if (!stored_account) continue;
+    // Read, not copied: a close changes what is derived from a state, never the state.
+    ASSIGN_OR_RETURN(const v1::CollectionsAccount* stored_account,
+                     accounts_.Find(Keys::Account(tenant, account)));
+    if (stored_account == nullptr) continue;
     ++accounts_visited_by_closes_;
     ASSIGN_OR_RETURN(BusinessDates dates_after, DatesFor(*stored_account));
     BusinessDates dates_before = dates_after;
@@ -372,7 +403,9 @@ absl::Status CollectionsProjection::ApplyDayClosed(const v1::Event& event,
     } else {
       dates_before.erase(region);
     }
-    PutAccount(*stored_account, dates_before, *stored_account, dates_after, /*day_close=*/true,
+    PutDerived(*stored_account, dates_before, *stored_account, dates_after, /*day_close=*/true,
+               stored_account->region() == region ? std::optional<bool>(marked.contains(member))
+                                                  : std::nullopt,
                batch);
   }
   return absl::OkStatus();
@@ -414,15 +447,32 @@ bool CollectionsProjection::NeedsAttention(const v1::CollectionsAccount& account
                                            const BusinessDates& dates) const {
   auto today = dates.find(account.region());
   if (today == dates.end()) return false;
-  static const CommandContext* const kProbe = new CommandContext{};
-  return !DecideDayClose(policy_, account, account.region(), today->second, *kProbe).empty();
+  return DayCloseDecisionPending(policy_, account, account.region(), today->second);
 }
 
-void CollectionsProjection::PutAccount(const v1::CollectionsAccount& before,
+void CollectionsProjection::MoveAging(const std::string& tenant, const std::string& region,
+                                      const std::string& subsidiary, const std::string& currency,
+                                      const std::string& label, int64_t amount) {
+  aging_moves_[{tenant, region, subsidiary, currency, label}] += amount;
+}
+
+void CollectionsProjection::WriteAgingMoves(store::WriteBatch& batch) {
+  // Fields whose moves cancel out are written too (HINCRBY 0): the store holds the same
+  // fields as if every move had been written one by one.
+  for (const auto& [field, amount] : aging_moves_) {
+    const auto& [tenant, region, subsidiary, currency, label] = field;
+    batch.HIncrBy(Keys::AgingTenant(tenant),
+                  absl::StrCat(region, " ", subsidiary, " ", currency, " ", label), amount);
+    batch.HIncrBy(Keys::AgingRegion(tenant, region),
+                  absl::StrCat(subsidiary, " ", currency, " ", label), amount);
+  }
+}
+
+void CollectionsProjection::PutDerived(const v1::CollectionsAccount& before,
                                        const BusinessDates& dates_before,
-                                       v1::CollectionsAccount after,
+                                       const v1::CollectionsAccount& after,
                                        const BusinessDates& dates_after, bool day_close,
-                                       store::WriteBatch& batch) {
+                                       std::optional<bool> marked, store::WriteBatch& batch) {
   const std::string& tenant = after.tenant();
   const std::string member = Keys::AccountMember(tenant, after.account());
   for (const v1::CollectionsInvoice& invoice : after.invoices()) {
@@ -431,13 +481,17 @@ void CollectionsProjection::PutAccount(const v1::CollectionsAccount& before,
         old != nullptr ? ContributionOf(policy_, *old, dates_before) : Contribution();
     const Contribution now = ContributionOf(policy_, invoice, dates_after);
     if (was == now) continue;
-    if (was.open) AddToAging(batch, tenant, was, -1);
-    if (now.open) AddToAging(batch, tenant, now, +1);
-    if (was.open && (!now.open || was.region != now.region)) {
-      ZRem(batch, Keys::DueIndex(was.region), member + invoice.invoice_id());
+    for (const Contribution* c : {&was, &now}) {
+      if (!c->open) continue;
+      const int64_t amount = c == &was ? -c->amount : c->amount;
+      MoveAging(tenant, *c->region, *c->subsidiary, *c->currency, *c->label, amount);
+      MoveAging(tenant, *c->region, *c->subsidiary, *c->currency, kOpenLabel, amount);
     }
-    if (now.open && (!was.open || was.due != now.due || was.region != now.region)) {
-      ZAdd(batch, Keys::DueIndex(now.region), member + invoice.invoice_id(), now.due);
+    if (was.open && (!now.open || *was.region != *now.region)) {
+      ZRem(batch, Keys::DueIndex(*was.region), member + invoice.invoice_id());
+    }
+    if (now.open && (!was.open || was.due != now.due || *was.region != *now.region)) {
+      ZAdd(batch, Keys::DueIndex(*now.region), member + invoice.invoice_id(), now.due);
     }
   }
 
@@ -466,20 +520,19 @@ void CollectionsProjection::PutAccount(const v1::CollectionsAccount& before,
   }
 
   if (!after.region().empty()) {
-    // A day close writes the mark whatever it was, so it need not know the old one.
-    const bool needed = !day_close && NeedsAttention(before, dates_before);
+    // The mark as it stands: what the close read from the attention set, or what the
+    // state before implies. A close that did not read it (an account of another region
+    // with invoices here) writes the mark whatever it was; a close re-evaluates every
+    // member, so a stale one is dropped there.
     const bool needs = NeedsAttention(after, dates_after);
-    // A day close re-evaluates every member, so a stale one is dropped there.
-    if (needs && (!needed || day_close)) {
+    const std::optional<bool> needed =
+        day_close ? marked : std::optional<bool>(NeedsAttention(before, dates_before));
+    if (needs && needed != true) {
       ZAdd(batch, Keys::Attention(after.region()), member, 0);
-    } else if (!needs && (needed || day_close)) {
+    } else if (!needs && needed != false) {
       ZRem(batch, Keys::Attention(after.region()), member);
     }
   }
-  // A day close changes what is derived from the state, never the state itself.
-  if (day_close) return;
-  std::string key = Keys::Account(tenant, after.account());
-  accounts_.Put(key, std::move(after), batch);
 }
 
 // ---- reads ----

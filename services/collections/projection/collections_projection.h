@@ -32,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -73,6 +74,7 @@ class CollectionsProjection : public projection::Handler {
 
   absl::Status Apply(const v1::Event& event, const eventlog::Record& source,
                      store::WriteBatch& batch) override;
+  void BeforeCommit(store::WriteBatch& batch) override;
   void Discard() override;
   void Committed() override;
 
@@ -110,22 +112,33 @@ class CollectionsProjection : public projection::Handler {
   absl::Status ApplyDayClosed(const v1::Event& event, store::WriteBatch& batch);
   absl::Status ApplyDayCloseCompleted(const v1::Event& event, store::WriteBatch& batch);
   absl::StatusOr<BusinessDates> DatesFor(const v1::CollectionsAccount& account);
-  // Writes the state and everything derived from it (aging, indexes) for an account that
-  // went from `before` (under `dates_before`) to `after` (under `dates_after`).
-  void PutAccount(const v1::CollectionsAccount& before, const BusinessDates& dates_before,
-                  v1::CollectionsAccount after, const BusinessDates& dates_after, bool day_close,
-                  store::WriteBatch& batch);
+  // Writes everything derived from the state (aging, indexes) for an account that went
+  // from `before` (under `dates_before`) to `after` (under `dates_after`); the state
+  // itself is written by the cache (BeforeCommit). `marked`: whether a day close found
+  // the account in its region's attention set (nullopt: it did not look there).
+  void PutDerived(const v1::CollectionsAccount& before, const BusinessDates& dates_before,
+                  const v1::CollectionsAccount& after, const BusinessDates& dates_after,
+                  bool day_close, std::optional<bool> marked, store::WriteBatch& batch);
+  void MoveAging(const std::string& tenant, const std::string& region,
+                 const std::string& subsidiary, const std::string& currency,
+                 const std::string& label, int64_t amount);
+  void WriteAgingMoves(store::WriteBatch& batch);
   void ZAdd(store::WriteBatch& batch, const std::string& key, const std::string& member,
             int64_t score);
   void ZRem(store::WriteBatch& batch, const std::string& key, const std::string& member);
   bool NeedsAttention(const v1::CollectionsAccount& account, const BusinessDates& dates) const;
-  void ForgetBatch();
+  void ForgetRecordMarks();
 
   store::Store& store_;
   v1::CollectionsPolicy policy_;
   projection::StateCache<v1::CollectionsAccount> accounts_;
   projection::StateCache<v1::CollectionsRegion> regions_;
   PendingSets pending_;
+  // Aging moves of the event being applied, summed per field before they reach the batch:
+  // a day close moves thousands of invoices between a few (subsidiary, currency, label).
+  // (tenant, region, subsidiary, currency, label) -> minor units.
+  std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, int64_t>
+      aging_moves_;
   std::string current_record_;
   std::string command_noted_record_;  // the record whose command id was noted
   bool skip_record_ = false;

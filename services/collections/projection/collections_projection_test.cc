@@ -31,6 +31,7 @@ class ReadModel {
     for (const v1::Event& event : events) {
       ASSERT_TRUE(handler_.Apply(event, source, batch).ok()) << event.DebugString();
     }
+    handler_.BeforeCommit(batch);
     ASSERT_TRUE(store_->Commit(batch, {}).ok());
     handler_.Committed();
   }
