@@ -1,7 +1,6 @@
-// arctl clock ...: the business-day clock's commands and queries.
+// arctl clock ...: the business-day clock's commands and queries, through the gateway.
 
 #include "absl/strings/str_cat.h"
-#include "ar/v1/clock.grpc.pb.h"
 #include "libs/core/status_macros.h"
 #include "tools/arctl/command_support.h"
 #include "tools/arctl/commands.h"
@@ -10,29 +9,27 @@
 namespace ar::arctl {
 namespace {
 
-std::unique_ptr<v1::ClockService::Stub> Clock(Invocation& invocation) {
-  return v1::ClockService::NewStub(invocation.context().channel());
-}
-
 absl::Status AdvanceClock(Invocation& invocation) {
-  v1::AdvanceBusinessDayRequest request;
+  v1::GatewayAdvanceBusinessDayRequest request;
   request.set_region(*invocation.Get("region"));
-  ASSIGN_OR_RETURN(*request.mutable_to_date(), ParseDate(*invocation.Get("to"), "to"));
-  v1::AdvanceBusinessDayResponse response;
+  ASSIGN_OR_RETURN(*request.mutable_close_through(), ParseDate(*invocation.Get("to"), "to"));
+  v1::GatewayAdvanceBusinessDayResponse response;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Clock(invocation)->AdvanceBusinessDay(call.get(), request, &response)));
+  RETURN_IF_ERROR(
+      FromGrpc(Gateway(invocation)->AdvanceBusinessDay(call.get(), request, &response)));
   if (invocation.json()) {
     invocation.out() << ToJson(response) << "\n";
     return absl::OkStatus();
   }
-  if (response.closed_size() == 0) {
+  if (response.closed_dates_size() == 0) {
     invocation.out() << "region " << response.region() << " already closed through "
                      << FormatDate(response.closed_through()) << "; nothing to do\n";
   } else {
-    invocation.out() << "region " << response.region() << ": closed " << response.closed_size()
-                     << (response.closed_size() == 1 ? " day (" : " days (")
-                     << FormatDate(response.closed(0)) << " .. "
-                     << FormatDate(response.closed(response.closed_size() - 1))
+    invocation.out() << "region " << response.region() << ": closed "
+                     << response.closed_dates_size()
+                     << (response.closed_dates_size() == 1 ? " day (" : " days (")
+                     << FormatDate(response.closed_dates(0)) << " .. "
+                     << FormatDate(response.closed_dates(response.closed_dates_size() - 1))
                      << "); business date is now " << FormatDate(response.business_date()) << "\n";
   }
   return absl::OkStatus();
@@ -43,7 +40,7 @@ absl::Status ShowClock(Invocation& invocation) {
   RETURN_IF_ERROR(ApplyMinPosition(invocation, request.mutable_consistency()));
   v1::GetBusinessDatesResponse response;
   auto call = invocation.context().NewCall();
-  RETURN_IF_ERROR(FromGrpc(Clock(invocation)->GetBusinessDates(call.get(), request, &response)));
+  RETURN_IF_ERROR(FromGrpc(Gateway(invocation)->GetBusinessDates(call.get(), request, &response)));
   if (invocation.json()) {
     invocation.out() << ToJson(response) << "\n";
     return absl::OkStatus();

@@ -205,12 +205,28 @@ absl::Status Kpis(Invocation& invocation) {
     invocation.out() << ToJson(kpis) << "\n";
     return absl::OkStatus();
   }
-  Table table({"REGION", "MONTH", "DSO (DAYS)", "CEI %", "OVERDUE %"}, {2, 3, 4});
+  if (kpis.rows_size() == 0) {
+    invocation.out() << "no figures for these regions and months\n";
+    return absl::OkStatus();
+  }
+  // Receivables, hence DSO, CEI and the overdue ratio, are known for each region's
+  // current month only: "-" elsewhere.
+  Table table({"REGION", "MONTH", "CURRENCY", "SALES", "COLLECTED", "OPEN", "OVERDUE", "DSO (DAYS)",
+               "CEI %", "OVERDUE %"},
+              {3, 4, 5, 6, 7, 8, 9});
   for (const v1::GatewayKpiRow& row : kpis.rows()) {
-    table.AddRow({row.region(), FormatDate(row.month()).substr(0, 7),
-                  FormatScaledDecimal(row.dso_milli_days() / 100, 1),
-                  FormatScaledDecimal(row.cei_bp(), 2),
-                  FormatScaledDecimal(row.overdue_ratio_bp(), 2)});
+    const bool known = row.receivables_known();
+    auto amount = [&](const v1::Money& money) {
+      return FormatDecimal(money.minor_units(), row.currency());
+    };
+    table.AddRow(
+        {row.region(), FormatDate(row.month()).substr(0, 7), row.currency(), amount(row.sales()),
+         amount(row.collected()), known ? amount(row.open_receivables()) : "-",
+         known ? amount(row.overdue_receivables()) : "-",
+         known && row.sales().minor_units() > 0 ? FormatScaledDecimal(row.dso_milli_days() / 100, 1)
+                                                : "-",
+         known ? FormatScaledDecimal(row.cei_bp(), 2) : "-",
+         known ? FormatScaledDecimal(row.overdue_ratio_bp(), 2) : "-"});
   }
   table.Print(invocation.out());
   return absl::OkStatus();
@@ -272,7 +288,11 @@ std::vector<CommandSpec> CollectionsCommands() {
         {"from", "YYYY-MM", "first month"},
         {"to", "YYYY-MM", "last month"},
         MinPositionFlag()},
-       "",
+       "One row per region, month and currency. Sales and collections are kept for every\n"
+       "month; receivables (open, overdue) and so DSO, CEI and the overdue ratio only for\n"
+       "each region's current month (its business date's): '-' for the other months.\n"
+       "example:\n"
+       "  arctl kpis --region eu --from 2027-01 --to 2027-03",
        Kpis},
   };
 }

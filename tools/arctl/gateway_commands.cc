@@ -142,16 +142,21 @@ absl::Status Watch(Invocation& invocation) {
   std::string last_cursor = request.cursor();
   while (reader->Read(&update)) {
     last_cursor = update.cursor();
-    if (invocation.json()) {
-      invocation.out() << ToJson(update) << std::endl;
-    } else {
-      invocation.out() << DescribeUpdate(update) << std::endl;
+    // The stream's first message carries only where it starts: nothing to show, but its
+    // cursor is saved, so a watch stopped before any event resumes from there.
+    if (update.has_event()) {
+      if (invocation.json()) {
+        invocation.out() << ToJson(update) << std::endl;
+      } else {
+        invocation.out() << DescribeUpdate(update) << std::endl;
+      }
     }
     if (!cursor_file.empty()) {
       // Written after each update is shown: a watch resumed with the file repeats nothing.
       std::ofstream saved(cursor_file, std::ios::trunc);
       saved << last_cursor << "\n";
     }
+    if (!update.has_event()) continue;
     if (max_events > 0 && ++seen >= max_events) {
       call.TryCancel();
       break;

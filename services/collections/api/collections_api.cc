@@ -1,6 +1,8 @@
 #include "services/collections/api/collections_api.h"
 
 #include <map>
+#include <optional>
+#include <set>
 #include <tuple>
 
 #include "absl/strings/escaping.h"
@@ -253,47 +255,44 @@ absl::StatusOr<v1::ListWriteOffCandidatesResponse> CollectionsApi::ListWriteOffC
   }
 }
 
-absl::StatusOr<v1::Kpis> CollectionsApi::GetKpis(const v1::GetKpisRequest& request) {
-  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
-  RETURN_IF_ERROR(core::ValidateId(request.region(), "region"));
-  if (request.month() < 1 || request.month() > 12 || request.year() < 1 || request.year() > 9999) {
-    return absl::InvalidArgumentError("year and month must name a month");
-  }
-  if (request.currency().empty()) return absl::InvalidArgumentError("currency is required");
-  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
-  const std::string month =
-      absl::StrCat(request.year(), "-", request.month() < 10 ? "0" : "", request.month());
-  ASSIGN_OR_RETURN(auto counters, store_.HGetAll(Keys::Kpi(request.tenant(), request.region())));
-  ASSIGN_OR_RETURN(auto aging,
-                   store_.HGetAll(Keys::AgingRegion(request.tenant(), request.region())));
-  auto counter = [&](const std::map<std::string, std::string>& hash, const std::string& field) {
-    int64_t value = 0;
-    auto it = hash.find(field);
-    if (it != hash.end()) (void)absl::SimpleAtoi(it->second, &value);
-    return value;
-  };
-  v1::Kpis kpis;
-  kpis.set_region(request.region());
-  kpis.set_year(request.year());
-  kpis.set_month(request.month());
-  kpis.set_currency(request.currency());
-  kpis.set_sales(counter(counters, absl::StrCat(month, " ", request.currency(), " sales")));
-  kpis.set_collected(counter(counters, absl::StrCat(month, " ", request.currency(), " collected")));
-  int64_t open = 0, current = 0;
+namespace {
+
+std::string MonthKey(int year, int month) {
+  return absl::StrCat(year, "-", month < 10 ? "0" : "", month);
+}
+
+int64_t Counter(const std::map<std::string, std::string>& hash, const std::string& field) {
+  int64_t value = 0;
+  auto it = hash.find(field);
+  if (it != hash.end()) (void)absl::SimpleAtoi(it->second, &value);
+  return value;
+}
+
+// Open and not-yet-due receivables now, per (region, currency), from the tenant's aging.
+using Receivables = std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>>;
+
+absl::StatusOr<Receivables> LoadReceivables(store::Store& store, const std::string& tenant) {
+  ASSIGN_OR_RETURN(auto aging, store.HGetAll(Keys::AgingTenant(tenant)));
+  Receivables receivables;
   for (const auto& [field, value] : aging) {
     std::vector<std::string> parts = absl::StrSplit(field, ' ');
-    if (parts.size() != 3 || parts[1] != request.currency()) continue;
-    if (parts[2] == "open") open += counter(aging, field);
-    if (parts[2] == kNotYetDue) current += counter(aging, field);
+    if (parts.size() != 4)
+      return absl::DataLossError(absl::StrCat("bad aging field '", field, "'"));
+    auto& [open, current] = receivables[{parts[0], parts[2]}];
+    if (parts[3] == "open") open += Counter(aging, field);
+    if (parts[3] == kNotYetDue) current += Counter(aging, field);
   }
-  // Receivables now stand for the month's closing ones (see README: current month).
+  return receivables;
+}
+
+// Fills the receivables-based figures of `kpis` (region, month, currency, sales and
+// collected already set) from the receivables now, standing for the month's closing ones.
+void FillReceivables(int64_t open, int64_t current, v1::Kpis& kpis) {
   kpis.set_closing_receivables(open);
   kpis.set_closing_current(current);
   kpis.set_opening_receivables(std::max<int64_t>(0, open - kpis.sales() + kpis.collected()));
-  const int64_t days =
-      core::DaysBetween(absl::CivilDay(request.year(), request.month(), 1),
-                        core::EndOfMonth(absl::CivilDay(request.year(), request.month(), 1))) +
-      1;
+  const absl::CivilDay first(kpis.year(), kpis.month(), 1);
+  const int64_t days = core::DaysBetween(first, core::EndOfMonth(first)) + 1;
   if (kpis.sales() > 0) {
     kpis.set_dso_milli_days(
         static_cast<int64_t>(static_cast<__int128>(open) * days * 1000 / kpis.sales()));
@@ -304,7 +303,108 @@ absl::StatusOr<v1::Kpis> CollectionsApi::GetKpis(const v1::GetKpisRequest& reque
     kpis.set_cei_basis_points(
         static_cast<int64_t>(static_cast<__int128>(collected) * 10'000 / collectible));
   }
+}
+
+v1::Kpis KpisOf(const std::string& region, int year, int month, const std::string& currency,
+                const std::map<std::string, std::string>& counters) {
+  v1::Kpis kpis;
+  kpis.set_region(region);
+  kpis.set_year(year);
+  kpis.set_month(month);
+  kpis.set_currency(currency);
+  const std::string prefix = absl::StrCat(MonthKey(year, month), " ", currency, " ");
+  kpis.set_sales(Counter(counters, prefix + "sales"));
+  kpis.set_collected(Counter(counters, prefix + "collected"));
   return kpis;
+}
+
+absl::StatusOr<std::optional<std::string>> MonthBound(const v1::ListKpisRequest& request,
+                                                      bool from) {
+  if (from ? !request.has_from_month() : !request.has_to_month()) return std::nullopt;
+  const v1::Date& date = from ? request.from_month() : request.to_month();
+  if (date.month() < 1 || date.month() > 12 || date.year() < 1 || date.year() > 9999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(from ? "from_month" : "to_month", " must name a month"));
+  }
+  return MonthKey(date.year(), date.month());
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Kpis> CollectionsApi::GetKpis(const v1::GetKpisRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  RETURN_IF_ERROR(core::ValidateId(request.region(), "region"));
+  if (request.month() < 1 || request.month() > 12 || request.year() < 1 || request.year() > 9999) {
+    return absl::InvalidArgumentError("year and month must name a month");
+  }
+  if (request.currency().empty()) return absl::InvalidArgumentError("currency is required");
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  ASSIGN_OR_RETURN(auto counters, store_.HGetAll(Keys::Kpi(request.tenant(), request.region())));
+  ASSIGN_OR_RETURN(Receivables receivables, LoadReceivables(store_, request.tenant()));
+  ASSIGN_OR_RETURN(std::optional<absl::CivilDay> today, LoadBusinessDate(store_, request.region()));
+  v1::Kpis kpis =
+      KpisOf(request.region(), request.year(), request.month(), request.currency(), counters);
+  // Receivables now stand for the month's closing ones (see README: current month).
+  const auto [open, current] = receivables[{request.region(), request.currency()}];
+  FillReceivables(open, current, kpis);
+  kpis.set_receivables_known(today && today->year() == request.year() &&
+                             today->month() == request.month());
+  return kpis;
+}
+
+absl::StatusOr<v1::ListKpisResponse> CollectionsApi::ListKpis(const v1::ListKpisRequest& request) {
+  RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
+  if (!request.region().empty()) RETURN_IF_ERROR(core::ValidateId(request.region(), "region"));
+  ASSIGN_OR_RETURN(const std::optional<std::string> from, MonthBound(request, /*from=*/true));
+  ASSIGN_OR_RETURN(const std::optional<std::string> to, MonthBound(request, /*from=*/false));
+  if (from && to && *from > *to) {
+    return absl::InvalidArgumentError("from_month is after to_month");
+  }
+  RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
+  ASSIGN_OR_RETURN(Receivables receivables, LoadReceivables(store_, request.tenant()));
+  // Every region the tenant ever had an invoice in has aging fields (they stay at zero).
+  std::set<std::string> regions;
+  for (const auto& [where, amounts] : receivables) {
+    if (request.region().empty() || where.first == request.region()) regions.insert(where.first);
+  }
+  v1::ListKpisResponse response;
+  for (const std::string& region : regions) {
+    ASSIGN_OR_RETURN(auto counters, store_.HGetAll(Keys::Kpi(request.tenant(), region)));
+    ASSIGN_OR_RETURN(std::optional<absl::CivilDay> today, LoadBusinessDate(store_, region));
+    // (month, currency) with figures; "yyyy-mm" sorts as months do.
+    std::set<std::pair<std::string, std::string>> months;
+    for (const auto& [field, value] : counters) {
+      std::vector<std::string> parts = absl::StrSplit(field, ' ');
+      if (parts.size() != 3)
+        return absl::DataLossError(absl::StrCat("bad kpi field '", field, "'"));
+      months.insert({parts[0], parts[1]});
+    }
+    const std::string current_month =
+        today ? MonthKey(static_cast<int>(today->year()), today->month()) : "";
+    if (today) {
+      for (const auto& [where, amounts] : receivables) {
+        if (where.first == region && amounts.first != 0)
+          months.insert({current_month, where.second});
+      }
+    }
+    for (const auto& [month, currency] : months) {
+      if ((from && month < *from) || (to && month > *to)) continue;
+      int year = 0, month_number = 0;
+      const std::pair<std::string, std::string> year_month = absl::StrSplit(month, '-');
+      if (!absl::SimpleAtoi(year_month.first, &year) ||
+          !absl::SimpleAtoi(year_month.second, &month_number)) {
+        return absl::DataLossError(absl::StrCat("bad kpi month '", month, "'"));
+      }
+      v1::Kpis& kpis = *response.add_kpis();
+      kpis = KpisOf(region, year, month_number, currency, counters);
+      if (month == current_month) {
+        const auto [open, current] = receivables[{region, currency}];
+        FillReceivables(open, current, kpis);
+        kpis.set_receivables_known(true);
+      }
+    }
+  }
+  return response;
 }
 
 grpc::Status CollectionsGrpcService::RecordPromise(grpc::ServerContext*,
@@ -341,6 +441,11 @@ grpc::Status CollectionsGrpcService::GetKpis(grpc::ServerContext*,
                                              const v1::GetKpisRequest* request,
                                              v1::Kpis* response) {
   return core::ReplyWith(api_.GetKpis(*request), response);
+}
+grpc::Status CollectionsGrpcService::ListKpis(grpc::ServerContext*,
+                                              const v1::ListKpisRequest* request,
+                                              v1::ListKpisResponse* response) {
+  return core::ReplyWith(api_.ListKpis(*request), response);
 }
 
 }  // namespace ar::collections

@@ -40,6 +40,7 @@ class CollectionsApi {
   absl::StatusOr<v1::ListWriteOffCandidatesResponse> ListWriteOffCandidates(
       const v1::ListWriteOffCandidatesRequest& request);
   absl::StatusOr<v1::Kpis> GetKpis(const v1::GetKpisRequest& request);
+  absl::StatusOr<v1::ListKpisResponse> ListKpis(const v1::ListKpisRequest& request);
 
  private:
   absl::Status AwaitConsistency(const v1::ReadConsistency& consistency);
@@ -75,6 +76,8 @@ class CollectionsGrpcService final : public v1::CollectionsService::Service {
                                       v1::ListWriteOffCandidatesResponse* response) override;
   grpc::Status GetKpis(grpc::ServerContext*, const v1::GetKpisRequest* request,
                        v1::Kpis* response) override;
+  grpc::Status ListKpis(grpc::ServerContext*, const v1::ListKpisRequest* request,
+                        v1::ListKpisResponse* response) override;
 
  private:
   CollectionsApi& api_;

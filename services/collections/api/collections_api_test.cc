@@ -232,5 +232,53 @@ TEST_F(CollectionsApiTest, PromisesAndErrors) {
   }
 }
 
+// ListKpis: every month with figures; receivables only for the business date's month.
+TEST_F(CollectionsApiTest, ListKpisGivesEveryMonthAndTheCurrentReceivables) {
+  Seed();  // 15000 EUR issued 2027-01-01, all of it overdue on 2027-04-10
+  v1::ListKpisRequest request;
+  request.set_tenant("t1");
+  v1::ListKpisResponse response;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub_->ListKpis(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_THAT(response.kpis(), SizeIs(2));
+  const v1::Kpis& january = response.kpis(0);
+  EXPECT_EQ(january.region(), "eu");
+  EXPECT_EQ(january.month(), 1);
+  EXPECT_EQ(january.currency(), "EUR");
+  EXPECT_EQ(january.sales(), 15000);
+  EXPECT_FALSE(january.receivables_known());
+  EXPECT_EQ(january.closing_receivables(), 0);
+  const v1::Kpis& april = response.kpis(1);
+  EXPECT_EQ(april.month(), 4);
+  EXPECT_TRUE(april.receivables_known());
+  EXPECT_EQ(april.sales(), 0);
+  EXPECT_EQ(april.closing_receivables(), 15000);
+  EXPECT_EQ(april.closing_current(), 0);
+
+  *request.mutable_from_month() = D(2027, 2, 1);
+  request.set_region("eu");
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ListKpis(&context, request, &response).ok());
+  }
+  ASSERT_THAT(response.kpis(), SizeIs(1));
+  EXPECT_EQ(response.kpis(0).month(), 4);
+  request.set_region("us");
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ListKpis(&context, request, &response).ok());
+  }
+  EXPECT_THAT(response.kpis(), SizeIs(0));
+  *request.mutable_to_month() = D(2027, 1, 1);
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->ListKpis(&context, request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
 }  // namespace
 }  // namespace ar::collections

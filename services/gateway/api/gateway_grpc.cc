@@ -536,16 +536,13 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetCreditProfile(
       });
 }
 
-// Collections keeps KPIs per region, month and currency, for the current month only; the
-// gateway's request names no currency, so there is nothing faithful to ask it yet.
 grpc::ServerUnaryReactor* GatewayGrpcService::GetKpis(grpc::CallbackServerContext* context,
-                                                      const v1::GatewayKpisRequest*,
-                                                      v1::GatewayKpis*) {
-  return Answer(context,
-                grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                             "GetKpis is not wired to collections yet: collections' KPIs are per "
-                             "currency and for the current month only, and GatewayKpisRequest "
-                             "names no currency; use the collections service's GetKpis"));
+                                                      const v1::GatewayKpisRequest* request,
+                                                      v1::GatewayKpis* response) {
+  return ForwardMapped<v1::ListKpisRequest, v1::ListKpisResponse>(
+      context, collections_ ? Downstream(context) : nullptr, "collections", ToListKpis(*request),
+      response, AR_ASYNC_CALL(collections_, ListKpis),
+      [request](const v1::ListKpisResponse& out) { return FromListKpis(*request, out); });
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::SetCreditLimit(
@@ -607,6 +604,7 @@ using GetOpenBalanceResponse = v1::OpenBalance;
 using GetPaymentResponse = v1::Payment;
 using ListPaymentsResponse = v1::ListPaymentsResponse;
 using GetUnappliedCashResponse = v1::UnappliedCash;
+using GetBusinessDatesResponse = v1::GetBusinessDatesResponse;
 using IssueInvoiceResponse = v1::CommandResult;
 using IssueCreditNoteResponse = v1::CommandResult;
 using CancelInvoiceResponse = v1::CommandResult;
@@ -622,6 +620,7 @@ AR_GATEWAY_FORWARD(invoicing_, "invoicing", GetOpenBalance)
 AR_GATEWAY_FORWARD(payments_, "payments", GetPayment)
 AR_GATEWAY_FORWARD(payments_, "payments", ListPayments)
 AR_GATEWAY_FORWARD(payments_, "payments", GetUnappliedCash)
+AR_GATEWAY_FORWARD(clock_, "clock", GetBusinessDates)
 AR_GATEWAY_FORWARD(invoicing_, "invoicing", IssueInvoice)
 AR_GATEWAY_FORWARD(invoicing_, "invoicing", IssueCreditNote)
 AR_GATEWAY_FORWARD(invoicing_, "invoicing", CancelInvoice)

@@ -101,6 +101,9 @@ class GatewayGrpcService final : public v1::Gateway::CallbackService {
   grpc::ServerUnaryReactor* GetUnappliedCash(grpc::CallbackServerContext* context,
                                              const v1::GetUnappliedCashRequest* request,
                                              v1::UnappliedCash* response) override;
+  grpc::ServerUnaryReactor* GetBusinessDates(grpc::CallbackServerContext* context,
+                                             const v1::GetBusinessDatesRequest* request,
+                                             v1::GetBusinessDatesResponse* response) override;
 
   grpc::ServerUnaryReactor* IssueInvoice(grpc::CallbackServerContext* context,
                                          const v1::IssueInvoiceRequest* request,

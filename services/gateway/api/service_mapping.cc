@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -43,6 +44,8 @@ v1::GatewayAdvanceBusinessDayResponse FromClockAdvance(
   if (response.has_result()) *out.mutable_result() = response.result();
   *out.mutable_closed_dates() = response.closed();
   if (response.has_business_date()) *out.mutable_business_date() = response.business_date();
+  out.set_region(response.region());
+  if (response.has_closed_through()) *out.mutable_closed_through() = response.closed_through();
   return out;
 }
 
@@ -331,6 +334,46 @@ v1::GatewayPromiseToPay OpenPromise(const v1::AccountCollections& collections) {
   *out.mutable_promised_date() = promise.promised_date();
   out.set_recorded_by(promise.recorded_by());
   out.set_state(promise.status());
+  return out;
+}
+
+v1::ListKpisRequest ToListKpis(const v1::GatewayKpisRequest& request) {
+  v1::ListKpisRequest out;
+  out.set_tenant(request.tenant());
+  // Several regions: all of them are fetched and FromListKpis keeps the asked ones.
+  if (request.regions_size() == 1) out.set_region(request.regions(0));
+  if (request.has_from_month()) *out.mutable_from_month() = request.from_month();
+  if (request.has_to_month()) *out.mutable_to_month() = request.to_month();
+  if (request.has_consistency()) *out.mutable_consistency() = request.consistency();
+  return out;
+}
+
+v1::GatewayKpis FromListKpis(const v1::GatewayKpisRequest& request,
+                             const v1::ListKpisResponse& response) {
+  const std::set<std::string> regions(request.regions().begin(), request.regions().end());
+  v1::GatewayKpis out;
+  out.set_tenant(request.tenant());
+  for (const v1::Kpis& kpis : response.kpis()) {
+    if (!regions.empty() && !regions.contains(kpis.region())) continue;
+    v1::GatewayKpiRow* row = out.add_rows();
+    row->set_region(kpis.region());
+    *row->mutable_month() = protoconv::DateProto(kpis.year(), kpis.month(), 1);
+    row->set_currency(kpis.currency());
+    *row->mutable_sales() = protoconv::MoneyProto(kpis.sales(), kpis.currency());
+    *row->mutable_collected() = protoconv::MoneyProto(kpis.collected(), kpis.currency());
+    row->set_receivables_known(kpis.receivables_known());
+    if (!kpis.receivables_known()) continue;
+    const int64_t open = kpis.closing_receivables();
+    const int64_t overdue = open - kpis.closing_current();
+    *row->mutable_open_receivables() = protoconv::MoneyProto(open, kpis.currency());
+    *row->mutable_overdue_receivables() = protoconv::MoneyProto(overdue, kpis.currency());
+    row->set_dso_milli_days(kpis.dso_milli_days());
+    row->set_cei_bp(static_cast<int32_t>(kpis.cei_basis_points()));
+    if (open > 0) {
+      row->set_overdue_ratio_bp(
+          static_cast<int32_t>(static_cast<__int128>(overdue) * 10'000 / open));
+    }
+  }
   return out;
 }
 

@@ -54,6 +54,13 @@ v1::GatewayAgingReport FromAgingReport(const v1::GatewayAgingReportRequest& requ
 absl::Status CheckAgingAsOf(const v1::GatewayAgingReportRequest& request,
                             const v1::GetBusinessDatesResponse& dates);
 
+// Several regions: every region is fetched and FromListKpis keeps the asked ones.
+v1::ListKpisRequest ToListKpis(const v1::GatewayKpisRequest& request);
+// One row per region, month and currency; overdue ratio = overdue / open receivables, for
+// the months whose receivables collections knows (its regions' current months).
+v1::GatewayKpis FromListKpis(const v1::GatewayKpisRequest& request,
+                             const v1::ListKpisResponse& response);
+
 v1::GetAccountCollectionsRequest ToAccountCollections(const v1::GetCustomer360Request& request);
 v1::GatewayCollectionStatus FromAccountCollections(const v1::AccountCollections& collections);
 // Unset (default instance) when the account has no open promise.

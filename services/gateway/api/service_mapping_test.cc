@@ -23,12 +23,74 @@ TEST(ServiceMappingTest, AdvanceBusinessDayMapsBothWays) {
   *response.add_closed() = D(2027, 2, 19);
   *response.add_closed() = D(2027, 2, 20);
   *response.mutable_business_date() = D(2027, 2, 21);
+  *response.mutable_closed_through() = D(2027, 2, 20);
+  response.set_region("eu");
   response.mutable_result()->mutable_position()->set_offset(7);
   v1::GatewayAdvanceBusinessDayResponse mapped = FromClockAdvance(response);
+  EXPECT_EQ(mapped.region(), "eu");
+  EXPECT_EQ(mapped.closed_through().day(), 20);
   ASSERT_EQ(mapped.closed_dates_size(), 2);
   EXPECT_EQ(mapped.closed_dates(1).day(), 20);
   EXPECT_EQ(mapped.business_date().day(), 21);
   EXPECT_EQ(mapped.result().position().offset(), 7);
+}
+
+TEST(ServiceMappingTest, KpisPerRegionMonthAndCurrencyWithTheOverdueRatio) {
+  v1::GatewayKpisRequest request;
+  request.set_tenant("acme");
+  request.add_regions("eu");
+  *request.mutable_from_month() = D(2027, 1, 1);
+  *request.mutable_to_month() = D(2027, 3, 1);
+  v1::ListKpisRequest out = ToListKpis(request);
+  EXPECT_EQ(out.tenant(), "acme");
+  EXPECT_EQ(out.region(), "eu");
+  EXPECT_EQ(out.from_month().month(), 1);
+  EXPECT_EQ(out.to_month().month(), 3);
+  request.add_regions("us");
+  EXPECT_EQ(ToListKpis(request).region(), "");  // several: all are fetched
+
+  v1::ListKpisResponse response;
+  v1::Kpis* past = response.add_kpis();
+  past->set_region("eu");
+  past->set_year(2027);
+  past->set_month(1);
+  past->set_currency("EUR");
+  past->set_sales(40000);
+  past->set_collected(10000);
+  v1::Kpis* current = response.add_kpis();
+  *current = *past;
+  current->set_month(2);
+  current->set_receivables_known(true);
+  current->set_closing_receivables(30000);
+  current->set_closing_current(20000);
+  current->set_dso_milli_days(21000);
+  current->set_cei_basis_points(7500);
+  v1::Kpis* elsewhere = response.add_kpis();
+  *elsewhere = *current;
+  elsewhere->set_region("apac");
+  v1::GatewayKpis mapped = FromListKpis(request, response);
+  EXPECT_EQ(mapped.tenant(), "acme");
+  ASSERT_EQ(mapped.rows_size(), 2);  // apac was not asked for
+  const v1::GatewayKpiRow& january = mapped.rows(0);
+  EXPECT_EQ(january.month().month(), 1);
+  EXPECT_EQ(january.month().day(), 1);
+  EXPECT_EQ(january.currency(), "EUR");
+  EXPECT_EQ(january.sales().minor_units(), 40000);
+  EXPECT_EQ(january.collected().minor_units(), 10000);
+  EXPECT_FALSE(january.receivables_known());
+  EXPECT_FALSE(january.has_open_receivables());
+  EXPECT_EQ(january.overdue_ratio_bp(), 0);
+  const v1::GatewayKpiRow& february = mapped.rows(1);
+  EXPECT_TRUE(february.receivables_known());
+  EXPECT_EQ(february.open_receivables().minor_units(), 30000);
+  EXPECT_EQ(february.overdue_receivables().minor_units(), 10000);
+  EXPECT_EQ(february.overdue_ratio_bp(), 3333);
+  EXPECT_EQ(february.dso_milli_days(), 21000);
+  EXPECT_EQ(february.cei_bp(), 7500);
+  // Nothing open: no ratio rather than a division by zero.
+  current->set_closing_receivables(0);
+  current->set_closing_current(0);
+  EXPECT_EQ(FromListKpis(request, response).rows(1).overdue_ratio_bp(), 0);
 }
 
 TEST(ServiceMappingTest, CommandsCopyEveryField) {
