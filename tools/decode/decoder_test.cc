@@ -154,6 +154,12 @@ TEST(FormatRecordTest, DeadLettersShowTheRejectionAndTheRejectedEvents) {
   EXPECT_THAT(*text, HasSubstr("\nar.deadletter/0/2 (ar.invoicing.events/1/9) "
                                "command=cmd-issue-1 event=evt-1"));
 
+  auto json =
+      FormatRecord(Record(topics::kDeadLetter, 2, letter.SerializeAsString()), OutputFormat::kJson);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"dead_letter\":{\"source_topic\":\"ar.invoicing.events\""));
+  EXPECT_THAT(*json, HasSubstr("\"inner_batch\":{\"events\":[{\"event_id\":\"evt-1\""));
+
   letter.set_value("not protobuf \xff\xff");
   text =
       FormatRecord(Record(topics::kDeadLetter, 3, letter.SerializeAsString()), OutputFormat::kText);
