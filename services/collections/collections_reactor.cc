@@ -165,7 +165,10 @@ absl::Status CollectionsReactor::DayClosed(const v1::Event& event, const eventlo
       if (!Keys::ParseMember(ordered[i], tenant, account, rest)) continue;
       const std::string command_id = DayCloseCommandId(region, *closed, tenant, account);
       auto decide = [&]() -> absl::StatusOr<command::Decision> {
-        ASSIGN_OR_RETURN(v1::CollectionsAccount state, LoadAccount(store_, tenant, account));
+        // Decoded from the store, not taken from the projection's cache (another thread
+        // changes it), into a message each thread reuses: it allocates little.
+        thread_local v1::CollectionsAccount state;
+        RETURN_IF_ERROR(LoadAccountInto(store_, tenant, account, state));
         command::Decision decision;
         decision.command_id = command_id;
         decision.events =

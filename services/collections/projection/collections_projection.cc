@@ -307,7 +307,8 @@ absl::Status CollectionsProjection::ApplyEvent(const v1::Event& event,
   // Changed in place; the cache writes it once per batch (BeforeCommit) and undoes it if
   // the record is rejected.
   ASSIGN_OR_RETURN(v1::CollectionsAccount * state, accounts_.Edit(key, /*create=*/true));
-  const v1::CollectionsAccount before = *state;
+  before_.CopyFrom(*state);
+  const v1::CollectionsAccount& before = before_;
   v1::CollectionsAccount& after = *state;
   if (source.topic == topics::kCollections && !event.causation_id().empty()) {
     // The first event of a record notes its command; a second record of the same command
@@ -539,13 +540,23 @@ void CollectionsProjection::PutDerived(const v1::CollectionsAccount& before,
 
 absl::StatusOr<v1::CollectionsAccount> LoadAccount(store::Store& store, absl::string_view tenant,
                                                    absl::string_view account) {
+  v1::CollectionsAccount state;
+  RETURN_IF_ERROR(LoadAccountInto(store, tenant, account, state));
+  return state;
+}
+
+absl::Status LoadAccountInto(store::Store& store, absl::string_view tenant,
+                             absl::string_view account, v1::CollectionsAccount& state) {
   const std::string key = Keys::Account(tenant, account);
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(key));
-  v1::CollectionsAccount state;
-  if (bytes && !state.ParseFromString(*bytes)) {
+  if (!bytes) {
+    state.Clear();
+    return absl::OkStatus();
+  }
+  if (!state.ParseFromString(*bytes)) {
     return absl::DataLossError(absl::StrCat("stored account '", key, "' does not parse"));
   }
-  return state;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<absl::CivilDay>> LoadBusinessDate(store::Store& store,
