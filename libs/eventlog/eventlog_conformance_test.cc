@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "libs/eventlog/conformance_harness.h"
 #include "libs/eventlog/eventlog.h"
+#include "libs/eventlog/scan.h"
 
 namespace ar::eventlog {
 
@@ -343,6 +344,53 @@ TEST_P(EventLogConformanceTest, PausedPartitionsYieldNothingUntilResumed) {
   for (const Record& record : read) EXPECT_EQ(record.partition, 0);
   EXPECT_EQ(read.front().offset, 0);
   (*consumer)->Close();
+}
+
+TEST_P(EventLogConformanceTest, ScanToEndReadsEveryRecordUpToTheEndsAsOfTheCall) {
+  CreateTopic("ar.test.scan-a", 3);
+  CreateTopic("ar.test.scan-b", 2);
+  CreateTopic("ar.test.scan-empty", 2);
+  const std::vector<KeyValue> a = SequencedRecords(500, 20);
+  const std::vector<KeyValue> b = SequencedRecords(300, 7);
+  AppendAll("ar.test.scan-a", a);
+  AppendAll("ar.test.scan-b", b);
+  std::map<TopicPartition, int64_t> next;  // per partition: the offset expected next
+  size_t seen = 0;
+  std::set<std::string> values;
+  auto producer = log_->NewProducer();
+  ASSERT_TRUE(producer.ok());
+  absl::Status scanned =
+      ScanToEnd(*log_, {"ar.test.scan-a", "ar.test.scan-b", "ar.test.scan-empty"},
+                absl::Seconds(60), [&](const Record& record) {
+                  int64_t& expected = next[{record.topic, record.partition}];
+                  EXPECT_EQ(record.offset, expected) << record.topic << "/" << record.partition;
+                  expected = record.offset + 1;
+                  values.insert(record.topic + record.value);
+                  // Appended during the scan: after the ends it reads up to.
+                  if (++seen == 1) {
+                    EXPECT_TRUE((*producer)->AppendAndWait("ar.test.scan-a", "late", "late").ok());
+                  }
+                  return absl::OkStatus();
+                });
+  (*producer)->Stop(absl::Seconds(5));
+  ASSERT_TRUE(scanned.ok()) << scanned;
+  EXPECT_EQ(seen, a.size() + b.size());
+  EXPECT_EQ(values.size(), a.size() + b.size());
+  EXPECT_FALSE(values.count("ar.test.scan-alate"));
+  // The visitor's error stops the scan; a missing topic is NOT_FOUND.
+  int calls = 0;
+  EXPECT_EQ(ScanToEnd(*log_, {"ar.test.scan-a"}, absl::Seconds(60),
+                      [&](const Record&) {
+                        ++calls;
+                        return absl::DataLossError("stop");
+                      })
+                .code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(ScanToEnd(*log_, {"ar.test.scan-missing"}, absl::Seconds(5),
+                      [](const Record&) { return absl::OkStatus(); })
+                .code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_P(EventLogConformanceTest, EndOffsetIsTheNextOffsetToBeWritten) {

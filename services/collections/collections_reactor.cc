@@ -22,6 +22,7 @@ constexpr size_t kDayCloseWorkers = 16;
 // The cause an event gives an AccountCured it leads to; empty: it cannot cure or keep.
 std::string CauseOf(const v1::Event& event) {
   switch (event.body_case()) {
+    case v1::Event::kPaymentReceived:  // may keep a promise
     case v1::Event::kPaymentAllocated:
       return "payment";
     case v1::Event::kCreditNoteIssued:

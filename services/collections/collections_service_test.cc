@@ -125,7 +125,10 @@ TEST_F(CollectionsServiceTest, PromiseKeptAndBrokenThroughTheLog) {
     auto result = harness_.service().api().RecordPromise(promise);
     ASSERT_TRUE(result.ok()) << result.status();
   }
-  harness_.Publish(topics::kPayments, Allocated("p1", "inv-1", 10000, D(2027, 3, 5), a1_));
+  harness_.Publish(topics::kPayments,
+                   {Received("p1", 10000, D(2027, 3, 5), a1_),
+                    Allocated("p1", "inv-1", 10000, D(2027, 3, 5), a1_)},
+                   "p1");
   harness_.WaitIdle();
   EXPECT_THAT(harness_.EventsOf("acct-1", v1::Event::kPromiseToPayKept), SizeIs(1));
   harness_.Publish(topics::kClock, DayClosed("eu", D(2027, 3, 10)));

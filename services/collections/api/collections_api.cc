@@ -18,6 +18,7 @@
 #include "libs/core/topics.h"
 #include "libs/protoconv/protoconv.h"
 #include "services/collections/domain/collections_domain.h"
+#include "services/collections/history/aging_as_of.h"
 #include "services/collections/projection/collections_projection.h"
 
 namespace ar::collections {
@@ -212,7 +213,27 @@ absl::StatusOr<v1::AgingReport> CollectionsApi::GetAgingReport(
     const v1::GetAgingReportRequest& request) {
   RETURN_IF_ERROR(core::ValidateId(request.tenant(), "tenant"));
   RETURN_IF_ERROR(AwaitConsistency(request.consistency()));
-  return LoadAgingReport(store_, policy_, request);
+  if (!request.has_as_of()) return LoadAgingReport(store_, policy_, request);
+  ASSIGN_OR_RETURN(const absl::CivilDay as_of, protoconv::DayFromProto(request.as_of(), "as_of"));
+  if (!request.region().empty()) {
+    ASSIGN_OR_RETURN(std::optional<absl::CivilDay> today,
+                     LoadBusinessDate(store_, request.region()));
+    if (!today) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("region ", request.region(), " has no business date yet"));
+    }
+    if (as_of > *today) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("as_of ", core::FormatDate(as_of), " is after region ", request.region(),
+                       "'s business date ", core::FormatDate(*today)));
+    }
+    if (as_of == *today) {  // the aggregates stand for it
+      ASSIGN_OR_RETURN(v1::AgingReport report, LoadAgingReport(store_, policy_, request));
+      *report.mutable_as_of() = request.as_of();
+      return report;
+    }
+  }
+  return ReplayAgingReport(log_, policy_, request, as_of, options_.as_of_replay_timeout);
 }
 
 absl::StatusOr<v1::ListWriteOffCandidatesResponse> CollectionsApi::ListWriteOffCandidates(

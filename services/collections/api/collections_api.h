@@ -21,6 +21,8 @@ struct ApiOptions {
   absl::Duration read_wait_timeout = absl::Seconds(5);
   int32_t default_page_size = 50;
   int32_t max_page_size = 500;
+  // How long an aging report as of a past date may take to replay the log.
+  absl::Duration as_of_replay_timeout = absl::Seconds(60);
 };
 
 // The collections business API without gRPC types around the statuses.

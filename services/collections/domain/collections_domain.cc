@@ -300,6 +300,26 @@ const std::string& AgingLabel(const v1::CollectionsPolicy& policy,
   return days ? BucketFor(policy, *days) : NotYetDueLabel();
 }
 
+v1::AgingReport AgingReportOf(const v1::CollectionsPolicy& policy, AgingSums sums) {
+  v1::AgingReport report;
+  report.set_policy_version(policy.version());
+  for (auto& [where, labels] : sums) {
+    if (labels[kOpenLabel] == 0) continue;
+    v1::AgingLine* line = report.add_lines();
+    line->set_region(std::get<0>(where));
+    line->set_subsidiary(std::get<1>(where));
+    line->set_currency(std::get<2>(where));
+    line->set_not_yet_due(labels[kNotYetDue]);
+    line->set_open_balance(labels[kOpenLabel]);
+    for (const v1::AgingBucketRule& rule : policy.buckets()) {
+      v1::BucketAmount* bucket = line->add_buckets();
+      bucket->set_bucket(rule.label());
+      *bucket->mutable_amount() = protoconv::MoneyProto(labels[rule.label()], line->currency());
+    }
+  }
+  return report;
+}
+
 const v1::CollectionsInvoice* FindInvoice(const v1::CollectionsAccount& account,
                                           std::string_view invoice_id) {
   auto it = std::lower_bound(account.invoices().begin(), account.invoices().end(), invoice_id,
@@ -436,16 +456,22 @@ void EvolveAccount(v1::CollectionsAccount& account, const v1::Event& event) {
         *account.mutable_last_payment_date() = allocated.allocation_date();
         *account.mutable_last_payment_amount() = allocated.amount();
       }
-      AddNetPaid(account, allocated.amount().currency(), amount);
       return;
     }
+    case v1::Event::kPaymentReceived:
+      // Cash received counts towards a promise at once, even before (or without) its
+      // allocation: held allocations are applied later, in a record of their own.
+      AddNetPaid(account, event.payment_received().amount().currency(),
+                 event.payment_received().amount().minor_units());
+      return;
     case v1::Event::kPaymentReversed:
       for (const v1::PaymentAllocationLine& line :
            event.payment_reversed().reversed_allocations()) {
         v1::CollectionsInvoice& invoice = FindOrAddInvoice(account, line.invoice_id());
         invoice.set_paid(invoice.paid() - line.amount().minor_units());
-        AddNetPaid(account, line.amount().currency(), -line.amount().minor_units());
       }
+      AddNetPaid(account, event.payment_reversed().amount().currency(),
+                 -event.payment_reversed().amount().minor_units());
       return;
     case v1::Event::kCreditRatingChanged:
       account.set_grade(event.credit_rating_changed().new_grade());
@@ -615,7 +641,19 @@ bool WalkDayClose(const v1::CollectionsPolicy& policy, const v1::CollectionsAcco
   bool decided = false;
   bool paused = PromiseLive(account);
   const v1::CollectionsPromise& promise = account.promise();
-  if (paused && account.region() == region && DayNumberOf(promise.promised_date()) < today) {
+  if (paused && account.region() == region && DayNumberOf(promise.promised_date()) < today &&
+      promise.paid() >= promise.amount().minor_units()) {
+    // Covered, but the reaction to the covering payment has not run yet (the reactor
+    // reads the clock and the payments in its own interleaving): kept, not broken.
+    if (sink == nullptr) return true;
+    decided = true;
+    v1::PromiseToPayKept* kept = sink->Add().mutable_promise_to_pay_kept();
+    kept->set_promise_id(promise.promise_id());
+    *kept->mutable_amount_paid() =
+        protoconv::MoneyProto(promise.paid(), promise.amount().currency());
+    *kept->mutable_as_of() = as_of_date();
+    paused = false;
+  } else if (paused && account.region() == region && DayNumberOf(promise.promised_date()) < today) {
     if (sink == nullptr) return true;
     decided = true;
     v1::PromiseToPayBroken* broken = sink->Add().mutable_promise_to_pay_broken();

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,8 @@ namespace ar::collections {
 
 // The aging label of amounts not yet past due.
 inline constexpr char kNotYetDue[] = "not_yet_due";
+// The aging label of the total open amount.
+inline constexpr char kOpenLabel[] = "open";
 inline constexpr char kDefaultLadder[] = "default";
 // Limits against absurd input (far above anything real).
 inline constexpr int64_t kMaxAmountMinor = 1'000'000'000'000'000;
@@ -90,6 +93,15 @@ int64_t OverdueAmount(const v1::CollectionsInvoice& invoice, const BusinessDates
 // has passed).
 const std::string& AgingLabel(const v1::CollectionsPolicy& policy,
                               const v1::CollectionsInvoice& invoice, const BusinessDates& dates);
+
+// Open amounts per (region, subsidiary, currency) and aging label (each bucket, kNotYetDue,
+// and kOpenLabel for the total), as the aging aggregates hold them.
+using AgingSums =
+    std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, int64_t>>;
+
+// The aging report of those sums: one line per place with an open balance, in place order,
+// with every bucket of the policy in the policy's order.
+v1::AgingReport AgingReportOf(const v1::CollectionsPolicy& policy, AgingSums sums);
 
 const v1::CollectionsInvoice* FindInvoice(const v1::CollectionsAccount& account,
                                           std::string_view invoice_id);

@@ -266,6 +266,7 @@ TEST_F(DomainTest, PromiseKeptPausesThenReleases) {
   EXPECT_TRUE(PromiseLive(account_));
   // Paused: day 15 (default ladder level 2) raises nothing while the promise is live.
   EXPECT_THAT(Close(absl::CivilDay(2027, 3, 16)), IsEmpty());
+  Apply(Received("p1", 6000, D(2027, 3, 17)));
   Apply(Allocated("p1", "inv-1", 6000, D(2027, 3, 17)));
   std::vector<v1::Event> kept = Immediate(absl::CivilDay(2027, 3, 17), "payment");
   ASSERT_THAT(Cases(kept), ElementsAre(v1::Event::kPromiseToPayKept));
@@ -281,7 +282,7 @@ TEST_F(DomainTest, PromiseKeptPausesThenReleases) {
 // net paid it was recorded after; only payments (minus reversals) above it count.
 TEST_F(DomainTest, WhatCountsTowardsAPromiseDoesNotDependOnTheOrderOfTopics) {
   Apply(Issued("inv-1", 10000, D(2027, 3, 1)));
-  const v1::Event before = Allocated("p-before", "inv-1", 2000, D(2027, 3, 2));
+  const v1::Event before = Received("p-before", 2000, D(2027, 3, 2));
   Apply(before);
   auto recorded = DecideRecordPromise(Promise("pr-1", 5000, D(2027, 3, 20)), account_,
                                       absl::CivilDay(2027, 3, 2), {"promise:pr-1", 1, ""});
@@ -289,7 +290,7 @@ TEST_F(DomainTest, WhatCountsTowardsAPromiseDoesNotDependOnTheOrderOfTopics) {
   ASSERT_TRUE(recorded->front().promise_to_pay_recorded().has_paid_baseline());
   EXPECT_EQ(recorded->front().promise_to_pay_recorded().paid_baseline(), 2000);
   const v1::Event issued = Issued("inv-1", 10000, D(2027, 3, 1));
-  const v1::Event after = Allocated("p-after", "inv-1", 3000, D(2027, 3, 5));
+  const v1::Event after = Received("p-after", 3000, D(2027, 3, 5));
   const v1::Event bounced = Reversed("p-before", "inv-1", 2000);
   std::vector<v1::Event> history = {issued, before, recorded->front(), after, bounced};
   std::sort(history.begin(), history.end(),
@@ -328,11 +329,30 @@ TEST_F(DomainTest, AnEarlierPromiseSentAgainLaterIsARepeat) {
   EXPECT_EQ(account_.promise().promise_id(), "pr-2");
 }
 
+// The reactor may meet the close of the promised date before its reaction to the payment
+// that covered the promise: the close finds it covered and keeps it.
+TEST_F(DomainTest, APromiseCoveredBeforeItsDateIsKeptByTheCloseIfNotYet) {
+  Apply(Issued("inv-1", 10000, D(2027, 3, 1)));
+  Close(absl::CivilDay(2027, 3, 2));
+  Apply(DecideRecordPromise(Promise("pr-1", 6000, D(2027, 3, 20)), account_, std::nullopt,
+                            {"promise:pr-1", 1, ""})
+            ->front());
+  Apply(Received("p1", 6000, D(2027, 3, 19)));
+  Apply(Allocated("p1", "inv-1", 6000, D(2027, 3, 19)));
+  std::vector<v1::Event> closed = Close(absl::CivilDay(2027, 3, 21));
+  ASSERT_FALSE(closed.empty());
+  EXPECT_EQ(closed[0].body_case(), v1::Event::kPromiseToPayKept);
+  EXPECT_EQ(closed[0].promise_to_pay_kept().amount_paid().minor_units(), 6000);
+  EXPECT_EQ(account_.promise().status(), "kept");
+  for (const v1::Event& event : closed) EXPECT_FALSE(event.has_promise_to_pay_broken());
+}
+
 TEST_F(DomainTest, PromiseBrokenAtTheCloseOfItsDate) {
   Apply(Issued("inv-1", 10000, D(2027, 3, 1)));
   Close(absl::CivilDay(2027, 3, 2));
   v1::RecordPromiseRequest request = Promise("pr-1", 6000, D(2027, 3, 20));
   Apply(DecideRecordPromise(request, account_, std::nullopt, {"promise:pr-1", 1, ""})->front());
+  Apply(Received("p1", 1000, D(2027, 3, 10)));
   Apply(Allocated("p1", "inv-1", 1000, D(2027, 3, 10)));
   EXPECT_THAT(Immediate(absl::CivilDay(2027, 3, 10), "payment"), IsEmpty());
   EXPECT_THAT(Close(absl::CivilDay(2027, 3, 20)), IsEmpty());  // still the promised day

@@ -53,6 +53,17 @@ inline v1::Event Allocated(const std::string& payment_id, const std::string& inv
   return e;
 }
 
+// What payments publishes with its allocations: the cash itself (counts towards promises).
+inline v1::Event Received(const std::string& payment_id, int64_t amount, const v1::Date& date,
+                          const Who& who = {}) {
+  v1::Event e = Envelope("received-" + payment_id, who);
+  v1::PaymentReceived* received = e.mutable_payment_received();
+  received->set_payment_id(payment_id);
+  *received->mutable_amount() = Eur(amount);
+  *received->mutable_value_date() = date;
+  return e;
+}
+
 inline v1::Event Reversed(const std::string& payment_id, const std::string& invoice_id,
                           int64_t amount, const Who& who = {}) {
   v1::Event e = Envelope("reverse-" + payment_id, who);
@@ -61,6 +72,7 @@ inline v1::Event Reversed(const std::string& payment_id, const std::string& invo
   v1::PaymentAllocationLine* line = reversed->add_reversed_allocations();
   line->set_invoice_id(invoice_id);
   *line->mutable_amount() = Eur(amount);
+  *reversed->mutable_amount() = Eur(amount);
   return e;
 }
 

@@ -16,8 +16,6 @@
 namespace ar::collections {
 namespace {
 
-inline constexpr char kOpenLabel[] = "open";
-
 std::string TenantKey(absl::string_view kind, absl::string_view tenant) {
   return absl::StrCat("col:", kind, ":", tenant.size(), ":", tenant);
 }
@@ -33,6 +31,7 @@ bool Concerns(const v1::Event& event) {
     case v1::Event::kInvoiceCancelled:
     case v1::Event::kInvoiceDisputed:
     case v1::Event::kDisputeResolved:
+    case v1::Event::kPaymentReceived:
     case v1::Event::kPaymentAllocated:
     case v1::Event::kPaymentReversed:
     case v1::Event::kCreditRatingChanged:
@@ -635,8 +634,7 @@ absl::StatusOr<v1::AgingReport> LoadAgingReport(store::Store& store,
   ASSIGN_OR_RETURN(auto fields,
                    store.HGetAll(one_region ? Keys::AgingRegion(request.tenant(), request.region())
                                             : Keys::AgingTenant(request.tenant())));
-  // (region, subsidiary, currency) -> label -> amount
-  std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, int64_t>> lines;
+  AgingSums lines;
   for (const auto& [field, value] : fields) {
     std::vector<std::string> parts = absl::StrSplit(field, ' ');
     if (one_region) parts.insert(parts.begin(), request.region());
@@ -648,23 +646,7 @@ absl::StatusOr<v1::AgingReport> LoadAgingReport(store::Store& store,
     if (!request.currency().empty() && parts[2] != request.currency()) continue;
     lines[{parts[0], parts[1], parts[2]}][parts[3]] += amount;
   }
-  v1::AgingReport report;
-  report.set_policy_version(policy.version());
-  for (auto& [where, labels] : lines) {
-    if (labels["open"] == 0) continue;
-    v1::AgingLine* line = report.add_lines();
-    line->set_region(std::get<0>(where));
-    line->set_subsidiary(std::get<1>(where));
-    line->set_currency(std::get<2>(where));
-    line->set_not_yet_due(labels[kNotYetDue]);
-    line->set_open_balance(labels["open"]);
-    for (const v1::AgingBucketRule& rule : policy.buckets()) {
-      v1::BucketAmount* bucket = line->add_buckets();
-      bucket->set_bucket(rule.label());
-      *bucket->mutable_amount() = protoconv::MoneyProto(labels[rule.label()], line->currency());
-    }
-  }
-  return report;
+  return AgingReportOf(policy, std::move(lines));
 }
 
 }  // namespace ar::collections

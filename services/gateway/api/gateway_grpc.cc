@@ -504,7 +504,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetAgingReport(
         context, collections_ ? Downstream(context) : nullptr, "collections",
         ToAgingReport(*request), response, report, map_report);
   }
-  // Collections answers for the current business date only: the clock says which it is.
+  // The clock says whether as_of is today (the aggregates) or past (collections replays).
   if (!collections_) return Answer(context, NotReachable("collections"));
   if (!clock_) return Answer(context, NotReachable("clock"));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -513,13 +513,19 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetAgingReport(
       AR_ASYNC_CALL(clock_, GetBusinessDates),
       [reactor, request, response, report, map_report, aging_context = Downstream(context)](
           grpc::Status status, const v1::GetBusinessDatesResponse& dates) mutable {
-        if (status.ok()) status = core::ToGrpcStatus(CheckAgingAsOf(*request, dates));
+        absl::StatusOr<bool> past = true;
+        if (status.ok()) {
+          past = AgingAsOfIsPast(*request, dates);
+          status = core::ToGrpcStatus(past.status());
+        }
         if (!status.ok()) {
           reactor->Finish(std::move(status));
           return;
         }
+        v1::GetAgingReportRequest aging = ToAgingReport(*request);
+        if (*past) *aging.mutable_as_of() = request->as_of();
         CallService<v1::GetAgingReportRequest, v1::AgingReport>(
-            std::move(aging_context), "collections", ToAgingReport(*request), report,
+            std::move(aging_context), "collections", aging, report,
             MapAndFinish(reactor, response, map_report));
       });
   return reactor;

@@ -249,6 +249,7 @@ v1::GatewayAgingReport FromAgingReport(const v1::GatewayAgingReportRequest& requ
   v1::GatewayAgingReport out;
   out.set_tenant(request.tenant());
   if (request.has_as_of()) *out.mutable_as_of() = request.as_of();
+  out.set_replayed(report.replayed());
   for (const auto& [key, row] : rows) {
     const auto& [region, subsidiary, currency] = key;
     v1::GatewayAgingRow& out_row = *out.add_rows();
@@ -265,8 +266,9 @@ v1::GatewayAgingReport FromAgingReport(const v1::GatewayAgingReportRequest& requ
   return out;
 }
 
-absl::Status CheckAgingAsOf(const v1::GatewayAgingReportRequest& request,
-                            const v1::GetBusinessDatesResponse& dates) {
+absl::StatusOr<bool> AgingAsOfIsPast(const v1::GatewayAgingReportRequest& request,
+                                     const v1::GetBusinessDatesResponse& dates) {
+  bool past = false;
   auto as_of = protoconv::DayFromProto(request.as_of(), "as_of");
   if (!as_of.ok()) return as_of.status();
   for (const v1::RegionBusinessDate& region : dates.regions()) {
@@ -280,20 +282,14 @@ absl::Status CheckAgingAsOf(const v1::GatewayAgingReportRequest& request,
     }
     auto business_date = protoconv::DayFromProto(region.business_date(), "business_date");
     if (!business_date.ok()) return business_date.status();
-    if (*as_of < *business_date) {
-      return absl::UnimplementedError(absl::StrCat(
-          "as_of replay not built yet: as_of ", protoconv::DescribeDay(request.as_of()),
-          " is before region ", region.region(), "'s business date ",
-          protoconv::DescribeDay(region.business_date()),
-          "; leave as_of unset for the current business date"));
-    }
+    past |= *as_of < *business_date;
     if (*as_of > *business_date) {
       return absl::InvalidArgumentError(absl::StrCat(
           "as_of ", protoconv::DescribeDay(request.as_of()), " is after region ", region.region(),
           "'s business date ", protoconv::DescribeDay(region.business_date())));
     }
   }
-  return absl::OkStatus();
+  return past;
 }
 
 v1::GetAccountCollectionsRequest ToAccountCollections(const v1::GetCustomer360Request& request) {

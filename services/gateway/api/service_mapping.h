@@ -48,11 +48,12 @@ v1::GetAgingReportRequest ToAgingReport(const v1::GatewayAgingReportRequest& req
 // amounts never mix currencies. "not_yet_due" is the first bucket of each row.
 v1::GatewayAgingReport FromAgingReport(const v1::GatewayAgingReportRequest& request,
                                        const v1::AgingReport& report);
-// Collections answers for the current business date only: an as_of before a requested
-// region's business date is UNIMPLEMENTED (no replay yet), after it INVALID_ARGUMENT, and a
-// region without a business date FAILED_PRECONDITION.
-absl::Status CheckAgingAsOf(const v1::GatewayAgingReportRequest& request,
-                            const v1::GetBusinessDatesResponse& dates);
+// Whether an aging report as_of needs collections to replay the log: true when as_of is
+// before a requested region's business date (the aggregates stand for that date only).
+// After it: INVALID_ARGUMENT; a requested region without a business date:
+// FAILED_PRECONDITION.
+absl::StatusOr<bool> AgingAsOfIsPast(const v1::GatewayAgingReportRequest& request,
+                                     const v1::GetBusinessDatesResponse& dates);
 
 // Several regions: every region is fetched and FromListKpis keeps the asked ones.
 v1::ListKpisRequest ToListKpis(const v1::GatewayKpisRequest& request);
