@@ -683,17 +683,41 @@ TEST_P(ReceivablesSimulationTest, ReadModelsEqualTheRecomputationAndARebuildFrom
       absl::Minutes(2)))
       << "collections did not complete the close of " << core::FormatDate(kLastDay)
       << " in every region";
-  for (const auto& [region, position] : completions) {
+  // Reactions to the last day's payments (a promise kept, an account cured, a credit
+  // review) follow no close: the answers are taken once nothing has been published for a
+  // while and the collections read model has applied its own last decision of each
+  // partition; answers that moved meanwhile are taken again.
+  const auto await_collections = [&](const eventlog::TopicPartition& partition, int64_t end) {
     Answers ignored;
     v1::GetAgingReportRequest request;
     request.set_tenant(kTenant);
-    *request.mutable_consistency()->mutable_min_position() = position;
+    *request.mutable_consistency()->mutable_min_position() =
+        command::ToProto(eventlog::LogPosition{partition.topic, partition.partition, end - 1});
     v1::AgingReport report;
     EXPECT_TRUE(queries.Call(*queries.collections(), &v1::CollectionsService::Stub::GetAgingReport,
                              request, &report, ignored))
-        << region << ": " << ignored.error;
-  }
-  const Answers original = queries.All(accounts);
+        << partition.topic << "/" << partition.partition << ": " << ignored.error;
+  };
+  Answers original;
+  std::map<eventlog::TopicPartition, int64_t> quiet_ends;
+  absl::Time quiet_since = absl::Now();
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        const auto ends = EndOffsets((*suite)->log());
+        if (ends != quiet_ends) {  // something was published since the last look
+          quiet_ends = ends;
+          quiet_since = absl::Now();
+          return false;
+        }
+        if (absl::Now() - quiet_since < absl::Seconds(1)) return false;
+        for (const auto& [partition, end] : ends) {
+          if (partition.topic == topics::kCollections && end > 0) await_collections(partition, end);
+        }
+        original = queries.All(accounts);
+        return EndOffsets((*suite)->log()) == ends;
+      },
+      absl::Minutes(2)))
+      << "the suite kept publishing decisions";
   ASSERT_TRUE(original.error.empty()) << original.error;
   (*suite)->Shutdown(absl::Seconds(5));
   suite->reset();
@@ -776,10 +800,15 @@ TEST_P(ReceivablesSimulationTest, ReadModelsEqualTheRecomputationAndARebuildFrom
     (*invoicing)->Stop();
   }
   // Nothing new was decided (or published at all) by the rebuild: every topic ends where
-  // it ended, and the decisions are the same records.
+  // it ended, and the decisions are the same records. Credit-risk's reviews of the last
+  // close may still have been running when the first run stopped: those are checked below.
   const std::map<eventlog::TopicPartition, int64_t> ends_after = EndOffsets(**log);
   for (const auto& [partition, end] : ends_before) {
-    EXPECT_EQ(ends_after.at(partition), end) << partition.topic << "/" << partition.partition;
+    if (partition.topic == topics::kCredit) {
+      EXPECT_GE(ends_after.at(partition), end) << partition.topic << "/" << partition.partition;
+    } else {
+      EXPECT_EQ(ends_after.at(partition), end) << partition.topic << "/" << partition.partition;
+    }
   }
   const auto decisions_after = ReadTopics(**log, {topics::kCollections, topics::kCredit});
   for (const auto& [topic, records] : decisions_before) {
