@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "libs/core/topics.h"
-#include "libs/eventlog/embedded_log.h"
 #include "libs/protoconv/protoconv.h"
+#include "libs/testing/log_reader.h"
 #include "libs/testing/temp_dir.h"
 #include "services/collections/domain/collections_domain.h"
 #include "services/collections/history/aging_as_of.h"
@@ -47,10 +47,7 @@ struct History {
 
 History* Build() {
   auto* history = new History;
-  eventlog::EmbeddedLogOptions options;
-  options.data_dir = history->dir.Join("log");
-  options.create_if_missing = true;
-  history->log = *eventlog::OpenEmbeddedLog(options);
+  history->log = *testing::OpenEmbeddedTestLog(history->dir.Join("log"));
   for (const char* topic : {topics::kInvoicing, topics::kPayments, topics::kCollections}) {
     (void)history->log->CreateTopic({topic, kPartitions});
   }

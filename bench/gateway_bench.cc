@@ -43,9 +43,9 @@
 #include "absl/time/clock.h"
 #include "ar/v1/gateway.grpc.pb.h"
 #include "libs/core/topics.h"
-#include "libs/eventlog/embedded_log.h"
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/memory_store.h"
+#include "libs/testing/log_reader.h"
 #include "libs/testing/temp_dir.h"
 #include "libs/testing/wait.h"
 #include "services/gateway/gateway_service.h"
@@ -119,10 +119,7 @@ class Publisher {
 };
 
 std::unique_ptr<eventlog::EventLog> OpenLog(const testing::TempDir& dir) {
-  eventlog::EmbeddedLogOptions options;
-  options.data_dir = dir.Join("log");
-  options.create_if_missing = true;
-  return *eventlog::OpenEmbeddedLog(options);
+  return *testing::OpenEmbeddedTestLog(dir.Join("log"));
 }
 
 struct Environment {

@@ -52,6 +52,7 @@
 #include "libs/protoconv/protoconv.h"
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/memory_store.h"
+#include "libs/testing/log_reader.h"
 #include "libs/testing/temp_dir.h"
 #include "services/invoicing/domain/invoice_rules.h"
 #include "services/invoicing/invoicing_service.h"
@@ -138,10 +139,7 @@ v1::RecordPaymentRequest PaymentRequest(const std::string& account, const std::s
 class Suite {
  public:
   absl::Status Start() {
-    eventlog::EmbeddedLogOptions log_options;
-    log_options.data_dir = dir_.Join("log");
-    log_options.create_if_missing = true;
-    auto log = eventlog::OpenEmbeddedLog(log_options);
+    auto log = ar::testing::OpenEmbeddedTestLog(dir_.Join("log"));
     if (!log.ok()) return log.status();
     log_ = *std::move(log);
     store_ = store::NewMemoryStore();

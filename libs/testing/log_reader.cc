@@ -5,9 +5,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "libs/core/status_macros.h"
+#include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/scan.h"
 
 namespace ar::testing {
+
+absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenEmbeddedTestLog(
+    const std::string& data_dir) {
+  eventlog::EmbeddedLogOptions options;
+  options.data_dir = data_dir;
+  options.create_if_missing = true;
+  return eventlog::OpenEmbeddedLog(options);
+}
 
 absl::StatusOr<std::vector<eventlog::Record>> ReadTopic(eventlog::EventLog& log,
                                                         const std::string& topic) {

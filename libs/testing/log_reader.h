@@ -1,6 +1,8 @@
 #pragma once
-// Reads what a topic holds right now, for tests that check what a service published.
+// Opens a test's event log and reads what a topic holds right now, for tests that check
+// what a service published.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +11,11 @@
 #include "libs/eventlog/eventlog.h"
 
 namespace ar::testing {
+
+// An embedded log in `data_dir` (created when missing), the backend tests and benchmarks
+// run services on.
+absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenEmbeddedTestLog(
+    const std::string& data_dir);
 
 // Every record of every partition of `topic` up to the end offsets as of the call, in
 // partition then offset order.

@@ -13,7 +13,6 @@
 #include "ar/v1/clock.grpc.pb.h"
 #include "libs/core/dates.h"
 #include "libs/core/topics.h"
-#include "libs/eventlog/embedded_log.h"
 #include "libs/protoconv/protoconv.h"
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/memory_store.h"
@@ -43,10 +42,7 @@ class ClockServiceTest : public ::testing::Test {
   }
 
   void OpenLog() {
-    eventlog::EmbeddedLogOptions log_options;
-    log_options.data_dir = dir_.Join("log");
-    log_options.create_if_missing = true;
-    auto log = eventlog::OpenEmbeddedLog(log_options);
+    auto log = ar::testing::OpenEmbeddedTestLog(dir_.Join("log"));
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = *std::move(log);
   }

@@ -9,8 +9,8 @@
 #include "gtest/gtest.h"
 #include "libs/command/command_executor.h"
 #include "libs/core/topics.h"
-#include "libs/eventlog/embedded_log.h"
 #include "libs/store/memory_store.h"
+#include "libs/testing/log_reader.h"
 #include "libs/testing/temp_dir.h"
 #include "libs/testing/wait.h"
 #include "services/collections/collections_service.h"
@@ -20,10 +20,7 @@ namespace ar::collections::testing {
 class ServiceHarness {
  public:
   ServiceHarness() {
-    eventlog::EmbeddedLogOptions log_options;
-    log_options.data_dir = dir_.Join("log");
-    log_options.create_if_missing = true;
-    auto log = eventlog::OpenEmbeddedLog(log_options);
+    auto log = ar::testing::OpenEmbeddedTestLog(dir_.Join("log"));
     EXPECT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     auto producer = log_->NewProducer();

@@ -11,8 +11,8 @@
 #include "gtest/gtest.h"
 #include "libs/command/command_executor.h"
 #include "libs/core/topics.h"
-#include "libs/eventlog/embedded_log.h"
 #include "libs/store/memory_store.h"
+#include "libs/testing/log_reader.h"
 #include "libs/testing/temp_dir.h"
 #include "libs/testing/wait.h"
 #include "services/credit_risk/credit_risk_service.h"
@@ -27,10 +27,7 @@ class CreditHarness {
   // Opens the log (kept across restarts) and a fresh memory store, and starts the service:
   // the read model and the reactor's position are rebuilt from the log.
   void Start() {
-    eventlog::EmbeddedLogOptions log_options;
-    log_options.data_dir = data_dir_;
-    log_options.create_if_missing = true;
-    auto log = eventlog::OpenEmbeddedLog(log_options);
+    auto log = ar::testing::OpenEmbeddedTestLog(data_dir_);
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     store_ = store::NewMemoryStore();

@@ -15,10 +15,10 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "libs/core/topics.h"
-#include "libs/eventlog/embedded_log.h"
 #include "libs/protoconv/protoconv.h"
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/memory_store.h"
+#include "libs/testing/log_reader.h"
 #include "libs/testing/temp_dir.h"
 #include "libs/testing/wait.h"
 #include "services/clock/clock_service.h"
@@ -76,10 +76,7 @@ v1::RecordPaymentRequest Payment(const std::string& payment_id, int64_t amount) 
 class GatewayApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    eventlog::EmbeddedLogOptions log_options;
-    log_options.data_dir = dir_.Join("log");
-    log_options.create_if_missing = true;
-    auto log = eventlog::OpenEmbeddedLog(log_options);
+    auto log = ar::testing::OpenEmbeddedTestLog(dir_.Join("log"));
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     store_ = store::NewMemoryStore();

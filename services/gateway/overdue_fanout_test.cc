@@ -21,8 +21,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/core/topics.h"
-#include "libs/eventlog/embedded_log.h"
 #include "libs/servicekit/grpc_server.h"
+#include "libs/testing/log_reader.h"
 #include "libs/testing/temp_dir.h"
 #include "libs/testing/wait.h"
 #include "services/gateway/gateway_service.h"
@@ -117,10 +117,7 @@ class Subscriber final : public grpc::ClientReadReactor<v1::OverdueUpdate> {
 class OverdueFanoutTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    eventlog::EmbeddedLogOptions log_options;
-    log_options.data_dir = dir_.Join("log");
-    log_options.create_if_missing = true;
-    auto log = eventlog::OpenEmbeddedLog(log_options);
+    auto log = ar::testing::OpenEmbeddedTestLog(dir_.Join("log"));
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     // Only the hub: no service is reachable, the stream needs none.

@@ -14,10 +14,10 @@
 #include "ar/v1/invoicing.grpc.pb.h"
 #include "libs/command/command_executor.h"
 #include "libs/core/topics.h"
-#include "libs/eventlog/embedded_log.h"
 #include "libs/protoconv/protoconv.h"
 #include "libs/servicekit/grpc_server.h"
 #include "libs/store/memory_store.h"
+#include "libs/testing/log_reader.h"
 #include "libs/testing/temp_dir.h"
 #include "libs/testing/wait.h"
 
@@ -61,10 +61,7 @@ class InvoicingServiceTest : public ::testing::Test {
   void SetUp() override { StartService(CreditHoldPolicy::kReject); }
 
   void StartService(CreditHoldPolicy policy) {
-    eventlog::EmbeddedLogOptions log_options;
-    log_options.data_dir = dir_.Join("log");
-    log_options.create_if_missing = true;
-    auto log = eventlog::OpenEmbeddedLog(log_options);
+    auto log = ar::testing::OpenEmbeddedTestLog(dir_.Join("log"));
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = *std::move(log);
     store_ = store::NewMemoryStore();
@@ -586,10 +583,7 @@ TEST_F(InvoicingServiceTest, RawFeedRefusalsAreDeadLetteredWithTheReason) {
 
 TEST(InvoicingServiceStartTest, AnswersUnavailableUntilStartedAndRestartsFromTheLog) {
   testing::TempDir dir;
-  eventlog::EmbeddedLogOptions log_options;
-  log_options.data_dir = dir.Join("log");
-  log_options.create_if_missing = true;
-  auto log = eventlog::OpenEmbeddedLog(log_options);
+  auto log = ar::testing::OpenEmbeddedTestLog(dir.Join("log"));
   ASSERT_TRUE(log.ok());
   auto store = store::NewMemoryStore();
   InvoicingServiceOptions options;

@@ -51,12 +51,7 @@ void AgingAsOf::Add(const v1::Event& event) {
   if (event.tenant() != tenant_ || event.account().empty()) return;
   const std::optional<absl::CivilDay> date = OpenAmountDate(event);
   if (!date || *date > as_of_) return;
-  v1::CollectionsAccount& account = accounts_[event.account()];
-  if (account.account().empty()) {
-    account.set_tenant(event.tenant());
-    account.set_account(event.account());
-  }
-  EvolveAccount(account, event);
+  EvolveAccount(accounts_[event.account()], event);
   ++events_folded_;
 }
 

@@ -558,14 +558,23 @@ absl::Status LoadAccountInto(store::Store& store, absl::string_view tenant,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<absl::CivilDay>> LoadBusinessDate(store::Store& store,
-                                                               absl::string_view region) {
+namespace {
+
+// The region's state as stored (empty when the region has seen nothing yet).
+absl::StatusOr<v1::CollectionsRegion> LoadRegion(store::Store& store, absl::string_view region) {
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(Keys::Region(region)));
-  if (!bytes) return std::optional<absl::CivilDay>();
   v1::CollectionsRegion state;
-  if (!state.ParseFromString(*bytes)) {
+  if (bytes && !state.ParseFromString(*bytes)) {
     return absl::DataLossError(absl::StrCat("stored region '", region, "' does not parse"));
   }
+  return state;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<absl::CivilDay>> LoadBusinessDate(store::Store& store,
+                                                               absl::string_view region) {
+  ASSIGN_OR_RETURN(const v1::CollectionsRegion state, LoadRegion(store, region));
   if (!state.has_business_date()) return std::optional<absl::CivilDay>();
   const v1::Date& closed = state.closed_through();
   return std::optional<absl::CivilDay>(absl::CivilDay(closed.year(), closed.month(), closed.day()) +
@@ -574,11 +583,7 @@ absl::StatusOr<std::optional<absl::CivilDay>> LoadBusinessDate(store::Store& sto
 
 absl::StatusOr<std::optional<absl::CivilDay>> LoadDecidedThrough(store::Store& store,
                                                                  absl::string_view region) {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(Keys::Region(region)));
-  v1::CollectionsRegion state;
-  if (bytes && !state.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("stored region '", region, "' does not parse"));
-  }
+  ASSIGN_OR_RETURN(const v1::CollectionsRegion state, LoadRegion(store, region));
   if (!state.has_decided()) return std::optional<absl::CivilDay>();
   ASSIGN_OR_RETURN(absl::CivilDay decided,
                    protoconv::DayFromProto(state.decided_through(), "decided_through"));

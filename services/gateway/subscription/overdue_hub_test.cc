@@ -16,7 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/core/topics.h"
-#include "libs/eventlog/embedded_log.h"
+#include "libs/testing/log_reader.h"
 #include "libs/testing/temp_dir.h"
 #include "libs/testing/wait.h"
 
@@ -85,10 +85,7 @@ v1::Event Reminder(const Account& account, const std::string& id) {
 class OverdueHubTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    eventlog::EmbeddedLogOptions log_options;
-    log_options.data_dir = dir_.Join("log");
-    log_options.create_if_missing = true;
-    auto log = eventlog::OpenEmbeddedLog(log_options);
+    auto log = ar::testing::OpenEmbeddedTestLog(dir_.Join("log"));
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     ASSERT_TRUE(log_->CreateTopic({topics::kCollections, 2}).ok());
