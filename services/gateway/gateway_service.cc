@@ -15,7 +15,8 @@ absl::StatusOr<std::unique_ptr<GatewayService>> GatewayService::Create(eventlog:
   std::unique_ptr<GatewayService> service(new GatewayService(log, std::move(options)));
   service->hub_ = std::make_unique<OverdueHub>(log, service->options_.hub);
   service->grpc_ = std::make_unique<GatewayGrpcService>(service->options_.channels, *service->hub_,
-                                                        service->options_.api);
+                                                        service->options_.api,
+                                                        service->options_.account_queries);
   return service;
 }
 

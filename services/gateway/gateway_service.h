@@ -1,8 +1,8 @@
 #pragma once
 // The gateway as a hostable component: the overdue hub (one reader of the log) and the
 // ar.v1.Gateway gRPC API over channels to the services. The ar-gateway binary hosts one
-// with channels to the services' addresses; the all-in-one suite can host it with
-// in-process channels to its own server.
+// with channels to the services' addresses; the all-in-one suite hosts it with channels
+// to its own server and reads for GetCustomer360 done in-process.
 
 #include <atomic>
 #include <memory>
@@ -21,6 +21,9 @@ class GatewayService {
  public:
   struct Options {
     GatewayChannels channels;
+    // How GetCustomer360 reads the services; null: through `channels`. The suite passes
+    // its in-process one (the hosted services' query classes, called directly).
+    std::shared_ptr<AccountQueries> account_queries;
     GatewayApiOptions api;
     OverdueHubOptions hub;
     // Topics missing at start are created with backend.topic_partitions partitions.

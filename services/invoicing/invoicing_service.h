@@ -66,6 +66,8 @@ class InvoicingService {
   // Every topic the service reads or writes.
   std::vector<std::string> Topics() const;
   projection::ProjectionRunner& read_model_projection() { return *projection_; }
+  // The queries behind grpc_service(), for in-process callers (the suite's gateway).
+  InvoicingQueries& queries() { return *queries_; }
   // Null when no ingest regions are configured.
   projection::ProjectionRunner* ingest_projection() { return ingest_projection_.get(); }
 

@@ -22,9 +22,10 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Open(SuiteOptions options) {
   options.collections.backend = options.backend;
   options.clock.topic_partitions = options.backend.topic_partitions;
   options.gateway.backend = options.backend;
-  // The gateway reaches the services hosted here through this server itself, on a unix
-  // socket in the data directory: its name is known before the server starts (a TCP
-  // port 0 is not), and the gateway's code path is the one it has in distributed mode.
+  // The gateway forwards commands and queries to the services hosted here through this
+  // server itself, on a unix socket in the data directory: its name is known before the
+  // server starts (a TCP port 0 is not), and the gateway's code path is the one it has in
+  // distributed mode. GetCustomer360's reads are the exception (in_process_queries.h).
   std::error_code mkdir_error;
   std::filesystem::create_directories(options.backend.data_dir, mkdir_error);
   if (mkdir_error) {
@@ -43,25 +44,33 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Open(SuiteOptions options) {
   store::Store& read_models = *suite->store_;
   const SuiteOptions& o = suite->options_;
   // The hosted services, in start order (stopped in reverse). One line per service.
-  RETURN_IF_ERROR(suite
-                      ->Host("invoicing", invoicing::InvoicingService::Create(
-                                              event_log, read_models, o.invoicing))
-                      .status());
-  RETURN_IF_ERROR(
-      suite->Host("payments", payments::PaymentsService::Create(event_log, read_models, o.payments))
-          .status());
-  RETURN_IF_ERROR(suite
-                      ->Host("credit-risk", credit::CreditRiskService::Create(
-                                                event_log, read_models, o.credit_risk))
-                      .status());
-  RETURN_IF_ERROR(suite
-                      ->Host("collections", collections::CollectionsService::Create(
-                                                event_log, read_models, o.collections))
-                      .status());
+  ASSIGN_OR_RETURN(auto* invoicing,
+                   suite->Host("invoicing", invoicing::InvoicingService::Create(
+                                                event_log, read_models, o.invoicing)));
+  ASSIGN_OR_RETURN(auto* payments,
+                   suite->Host("payments", payments::PaymentsService::Create(event_log, read_models,
+                                                                             o.payments)));
+  ASSIGN_OR_RETURN(auto* credit_risk,
+                   suite->Host("credit-risk", credit::CreditRiskService::Create(
+                                                  event_log, read_models, o.credit_risk)));
+  ASSIGN_OR_RETURN(auto* collections,
+                   suite->Host("collections", collections::CollectionsService::Create(
+                                                  event_log, read_models, o.collections)));
   RETURN_IF_ERROR(
       suite->Host("clock", clock::ClockService::Create(event_log, read_models, o.clock)).status());
-  ASSIGN_OR_RETURN(suite->gateway_,
-                   suite->Host("gateway", gateway::GatewayService::Create(event_log, o.gateway)));
+  gateway::GatewayService::Options gateway_options = o.gateway;
+  if (o.gateway_queries_in_process) {
+    suite->account_queries_ = std::make_shared<InProcessAccountQueries>(
+        *invoicing, *payments, *credit_risk, *collections,
+        InProcessAccountQueries::ReadWaitTimeouts{
+            .invoicing = o.invoicing.read_wait_timeout,
+            .payments = o.payments.api.read_wait_timeout,
+            .credit_risk = o.credit_risk.api.read_wait_timeout,
+            .collections = o.collections.api.read_wait_timeout});
+    gateway_options.account_queries = suite->account_queries_;
+  }
+  ASSIGN_OR_RETURN(suite->gateway_, suite->Host("gateway", gateway::GatewayService::Create(
+                                                               event_log, gateway_options)));
 
   suite->server_ = std::make_unique<servicekit::GrpcServer>(o.listen_address);
   suite->server_->AddListeningAddress(internal_address);
@@ -104,6 +113,9 @@ void Suite::Shutdown(absl::Duration deadline) {
   shut_down_ = true;
   if (server_) server_->SetServing(false);
   if (gateway_ != nullptr && started_services_ > 0) gateway_->Stop();
+  // Reads waiting for a position answer UNAVAILABLE now (retry elsewhere) rather than hold
+  // the server's shutdown until they time out; later reads no longer wait.
+  if (account_queries_) account_queries_->Stop();
   if (server_) server_->Shutdown(deadline);
   // Reverse order: a later service may issue commands that depend on an earlier one's
   // events (the payments reactor reads invoicing's topic), never the other way round.

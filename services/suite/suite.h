@@ -27,6 +27,7 @@
 #include "services/gateway/gateway_service.h"
 #include "services/invoicing/invoicing_service.h"
 #include "services/payments/payments_service.h"
+#include "services/suite/in_process_queries.h"
 
 namespace ar::suite {
 
@@ -42,6 +43,10 @@ struct SuiteOptions {
   clock::ClockOptions clock;
   // The gateway's channels are filled in by Open(): they lead back to this server.
   gateway::GatewayService::Options gateway;
+  // GetCustomer360 calls the hosted services' query classes directly (in_process_queries.h).
+  // Off: through this server's own gRPC API, as a separate gateway would (benchmarks
+  // compare the two).
+  bool gateway_queries_in_process = true;
 };
 
 // The uniform face of a hosted service.
@@ -95,6 +100,8 @@ class Suite {
   // Also in services_; stopped before the server shuts down (its streams would hold the
   // shutdown until the deadline).
   gateway::GatewayService* gateway_ = nullptr;
+  // Shared with the gateway; stopped (its watchers) before the services stop.
+  std::shared_ptr<InProcessAccountQueries> account_queries_;
   size_t started_services_ = 0;
   bool shut_down_ = false;
 };

@@ -141,12 +141,8 @@ grpc::Status EmptyWhenUnknown(grpc::Status status) {
   return status.error_code() == grpc::StatusCode::NOT_FOUND ? grpc::Status::OK : status;
 }
 
-// Contexts of GetCustomer360's downstream calls.
-struct Customer360Contexts {
-  std::unique_ptr<grpc::ClientContext> invoices, balance, cash, credit, collections;
-};
-
-// GetCustomer360: five downstream calls at once, assembled when the last one completes.
+// GetCustomer360: five reads started at once, assembled when the last one completes (over
+// gRPC they run concurrently; in-process each completes before the next starts).
 class Customer360Call {
  public:
   Customer360Call(grpc::ServerUnaryReactor* reactor, v1::Customer360* response,
@@ -158,11 +154,9 @@ class Customer360Call {
         recent_events_(recent_events),
         credit_top_factors_(credit_top_factors) {}
 
-  // `payments`, `credit_risk` and `collections` may be null (no address): their sections
-  // are then reported missing.
-  void Start(v1::InvoicingService::Stub& invoicing, v1::PaymentsService::Stub* payments,
-             v1::CreditRiskService::Stub* credit_risk, v1::CollectionsService::Stub* collections,
-             Customer360Contexts contexts, int32_t max_invoices) {
+  // Sections of a service `queries` does not reach are reported missing. Deletes this
+  // object once the call is finished.
+  void Start(grpc::CallbackServerContext& caller, AccountQueries& queries, int32_t max_invoices) {
     const v1::ReadConsistency& consistency = request_.consistency();
     const std::string& topic = consistency.min_position().topic();
     invoices_request_.set_tenant(request_.tenant());
@@ -188,50 +182,45 @@ class Customer360Call {
       *collections_request_.mutable_consistency() = consistency;
     }
 
-    contexts_ = std::move(contexts);
-    if (credit_risk == nullptr) {
+    // The last Done() deletes this object: nothing of it is touched after the last start.
+    if (!queries.Reaches(QueriedService::kCreditRisk)) {
       credit_status_ = NotReachable("credit_risk");
       Done();
     } else {
-      credit_risk->async()->GetCreditProfile(
-          contexts_.credit.get(), &credit_request_, &credit_, [this](grpc::Status status) {
-            credit_status_ = EmptyWhenUnknown(FromService("credit_risk", status));
-            credit_found_ = status.ok();
-            Done();
-          });
+      queries.GetCreditProfile(caller, credit_request_, &credit_, [this](grpc::Status status) {
+        credit_status_ = EmptyWhenUnknown(FromService("credit_risk", status));
+        credit_found_ = status.ok();
+        Done();
+      });
     }
-    if (collections == nullptr) {
+    if (!queries.Reaches(QueriedService::kCollections)) {
       collections_status_ = NotReachable("collections");
       Done();
     } else {
-      collections->async()->GetAccountCollections(
-          contexts_.collections.get(), &collections_request_, &collections_,
-          [this](grpc::Status status) {
+      queries.GetAccountCollections(
+          caller, collections_request_, &collections_, [this](grpc::Status status) {
             collections_status_ = EmptyWhenUnknown(FromService("collections", status));
             collections_found_ = status.ok();
             Done();
           });
     }
-    invoicing.async()->ListInvoices(contexts_.invoices.get(), &invoices_request_, &invoices_,
-                                    [this](grpc::Status status) {
-                                      invoices_status_ = FromService("invoicing", status);
-                                      Done();
-                                    });
-    invoicing.async()->GetOpenBalance(contexts_.balance.get(), &balance_request_, &balance_,
-                                      [this](grpc::Status status) {
-                                        balance_status_ = FromService("invoicing", status);
-                                        Done();
-                                      });
-    if (payments == nullptr) {
+    if (!queries.Reaches(QueriedService::kPayments)) {
       cash_status_ = NotReachable("payments");
       Done();
-      return;
+    } else {
+      queries.GetUnappliedCash(caller, cash_request_, &cash_, [this](grpc::Status status) {
+        cash_status_ = FromService("payments", status);
+        Done();
+      });
     }
-    payments->async()->GetUnappliedCash(contexts_.cash.get(), &cash_request_, &cash_,
-                                        [this](grpc::Status status) {
-                                          cash_status_ = FromService("payments", status);
-                                          Done();
-                                        });
+    queries.ListInvoices(caller, invoices_request_, &invoices_, [this](grpc::Status status) {
+      invoices_status_ = FromService("invoicing", status);
+      Done();
+    });
+    queries.GetOpenBalance(caller, balance_request_, &balance_, [this](grpc::Status status) {
+      balance_status_ = FromService("invoicing", status);
+      Done();
+    });
   }
 
  private:
@@ -334,7 +323,6 @@ class Customer360Call {
   const int32_t credit_top_factors_;
   std::atomic<int> pending_{5};
 
-  Customer360Contexts contexts_;
   v1::ListInvoicesRequest invoices_request_;
   v1::GetOpenBalanceRequest balance_request_;
   v1::GetUnappliedCashRequest cash_request_;
@@ -423,8 +411,12 @@ class FailedStream final : public grpc::ServerWriteReactor<v1::OverdueUpdate> {
 }  // namespace
 
 GatewayGrpcService::GatewayGrpcService(const GatewayChannels& channels, OverdueHub& hub,
-                                       GatewayApiOptions options)
-    : hub_(hub), options_(options) {
+                                       GatewayApiOptions options,
+                                       std::shared_ptr<AccountQueries> account_queries)
+    : account_queries_(std::move(account_queries)), hub_(hub), options_(options) {
+  if (account_queries_ == nullptr) {
+    account_queries_ = NewGrpcAccountQueries(channels, options_.downstream_timeout);
+  }
   if (channels.invoicing) invoicing_ = v1::InvoicingService::NewStub(channels.invoicing);
   if (channels.payments) payments_ = v1::PaymentsService::NewStub(channels.payments);
   if (channels.credit_risk) credit_risk_ = v1::CreditRiskService::NewStub(channels.credit_risk);
@@ -436,12 +428,7 @@ GatewayGrpcService::GatewayGrpcService(const GatewayChannels& channels, OverdueH
 
 std::unique_ptr<grpc::ClientContext> GatewayGrpcService::Downstream(
     grpc::CallbackServerContext* context) const {
-  std::unique_ptr<grpc::ClientContext> client =
-      grpc::ClientContext::FromCallbackServerContext(*context);
-  const auto ours = absl::ToChronoTime(absl::Now() + options_.downstream_timeout);
-  // The propagated deadline is the caller's; the earlier of the two applies.
-  if (context->deadline() > ours) client->set_deadline(ours);
-  return client;
+  return DownstreamContext(*context, options_.downstream_timeout);
 }
 
 grpc::ServerUnaryReactor* GatewayGrpcService::GetCustomer360(
@@ -466,7 +453,9 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetCustomer360(
     return Answer(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                         "recent_events_limit must not be negative"));
   }
-  if (!invoicing_) return Answer(context, NotReachable("invoicing"));
+  if (!account_queries_->Reaches(QueriedService::kInvoicing)) {
+    return Answer(context, NotReachable("invoicing"));
+  }
   const int32_t recent_events =
       request->recent_events_limit() == 0
           ? options_.customer360_default_recent_events
@@ -474,10 +463,7 @@ grpc::ServerUnaryReactor* GatewayGrpcService::GetCustomer360(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto* call =
       new Customer360Call(reactor, response, *request, recent_events, options_.credit_top_factors);
-  call->Start(*invoicing_, payments_.get(), credit_risk_.get(), collections_.get(),
-              {Downstream(context), Downstream(context), Downstream(context), Downstream(context),
-               Downstream(context)},
-              options_.customer360_max_invoices);
+  call->Start(*context, *account_queries_, options_.customer360_max_invoices);
   return reactor;
 }
 

@@ -7,10 +7,11 @@
 //   stubs (asynchronous callback stubs) with the caller's deadline and cancellation
 //   propagated; ReadConsistency travels inside the request unchanged. A downstream error
 //   keeps its code; its message is prefixed with the service that gave it.
-// - GetCustomer360 fans out to invoicing (open invoices, balance) and payments
-//   (unapplied cash) at once and answers with what it got: a part whose service failed is
-//   named in section_errors instead of failing the whole answer (only errors in the
-//   caller's request fail it).
+// - GetCustomer360 reads invoicing (open invoices, balance), payments (unapplied cash),
+//   credit-risk and collections through AccountQueries (account_queries.h: over gRPC, all
+//   five calls at once, or in-process in the suite) and answers with what it got: a part whose
+//   service failed is named in section_errors instead of failing the whole answer (only errors in
+//   the caller's request fail it).
 // - Credit-risk, collections and clock operations map the gateway's messages onto those
 //   services' own (service_mapping.h) and forward them the same way. What a service
 //   cannot answer (e.g. an aging report as of a past date) is UNIMPLEMENTED.
@@ -33,19 +34,10 @@
 #include "ar/v1/gateway.grpc.pb.h"
 #include "ar/v1/invoicing.grpc.pb.h"
 #include "ar/v1/payments.grpc.pb.h"
+#include "services/gateway/api/account_queries.h"
 #include "services/gateway/subscription/overdue_hub.h"
 
 namespace ar::gateway {
-
-// Channels to the services; a null channel means that service is not reachable from this
-// gateway (its operations answer UNIMPLEMENTED).
-struct GatewayChannels {
-  std::shared_ptr<grpc::Channel> invoicing;
-  std::shared_ptr<grpc::Channel> payments;
-  std::shared_ptr<grpc::Channel> credit_risk;
-  std::shared_ptr<grpc::Channel> collections;
-  std::shared_ptr<grpc::Channel> clock;
-};
 
 struct GatewayApiOptions {
   // Deadline of a downstream call when the caller set none (a caller's deadline always
@@ -63,7 +55,9 @@ inline constexpr char kResumeCursorTrailer[] = "ar-resume-cursor";
 
 class GatewayGrpcService final : public v1::Gateway::CallbackService {
  public:
-  GatewayGrpcService(const GatewayChannels& channels, OverdueHub& hub, GatewayApiOptions options);
+  // `account_queries`: how GetCustomer360 reads the services; null: over `channels`.
+  GatewayGrpcService(const GatewayChannels& channels, OverdueHub& hub, GatewayApiOptions options,
+                     std::shared_ptr<AccountQueries> account_queries = nullptr);
 
   grpc::ServerUnaryReactor* GetCustomer360(grpc::CallbackServerContext* context,
                                            const v1::GetCustomer360Request* request,
@@ -155,6 +149,7 @@ class GatewayGrpcService final : public v1::Gateway::CallbackService {
   std::unique_ptr<v1::CreditRiskService::Stub> credit_risk_;
   std::unique_ptr<v1::CollectionsService::Stub> collections_;
   std::unique_ptr<v1::ClockService::Stub> clock_;
+  std::shared_ptr<AccountQueries> account_queries_;
   OverdueHub& hub_;
   GatewayApiOptions options_;
 };
