@@ -34,6 +34,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "ar/v1/gateway.grpc.pb.h"
 #include "libs/core/dates.h"
@@ -52,6 +53,11 @@ ABSL_FLAG(std::string, end_date, "2026-11-22", "last day of the demo history");
 ABSL_FLAG(std::string, concurrency, "1,8,32,128", "calls in flight, one run each");
 ABSL_FLAG(int, seconds, 5, "length of each run");
 ABSL_FLAG(int, channels, 4, "client connections");
+ABSL_FLAG(bool, mutex_deadlock_detection, false,
+          "absl::Mutex lock-order tracking (on in Debian's absl; ar-suite turns it off)");
+ABSL_FLAG(bool, client_parses, true,
+          "false: the client sends and receives GetCustomer360 as raw bytes (no protobuf "
+          "parsing of the answer), to see the server's share");
 ABSL_FLAG(bool, health_only, false,
           "call grpc.health.v1.Health/Check instead: the cost of a bare unary call here");
 
@@ -74,7 +80,8 @@ std::string LoadAverage() {
 
 struct Client {
   std::unique_ptr<v1::Gateway::Stub> gateway;
-  std::unique_ptr<grpc::GenericStub> generic;
+  std::unique_ptr<grpc::GenericStub> generic;  // raw bytes (health or no parsing)
+  bool health_only = false;
 };
 
 struct RunResult {
@@ -117,14 +124,21 @@ class Slot {
       if (!status.ok()) {
         if (errors_++ == 0) first_error_ = status.error_message();
       } else if (latencies_us_.size() % 64 == 1) {
-        sampled_bytes_ += static_cast<int64_t>(response_.ByteSizeLong());
+        sampled_bytes_ += static_cast<int64_t>(
+            client_.generic != nullptr ? raw_response_.Length() : response_.ByteSizeLong());
         ++sampled_;
       }
       StartNext();
     };
-    if (client_.generic != nullptr) {
+    if (client_.generic != nullptr && client_.health_only) {
       client_.generic->UnaryCall(context_.get(), "/grpc.health.v1.Health/Check",
                                  grpc::StubOptions(), &empty_, &raw_response_, on_done);
+    } else if (client_.generic != nullptr) {
+      const std::string bytes = request_.SerializeAsString();
+      grpc::Slice slice(bytes);
+      raw_request_ = grpc::ByteBuffer(&slice, 1);
+      client_.generic->UnaryCall(context_.get(), "/ar.v1.Gateway/GetCustomer360",
+                                 grpc::StubOptions(), &raw_request_, &raw_response_, on_done);
     } else {
       client_.gateway->async()->GetCustomer360(context_.get(), &request_, &response_, on_done);
     }
@@ -144,6 +158,7 @@ class Slot {
   Client& client_;
   const std::vector<std::string>& accounts_;
   grpc::ByteBuffer empty_;
+  grpc::ByteBuffer raw_request_;
   grpc::ByteBuffer raw_response_;
   int64_t sampled_bytes_ = 0;
   int64_t sampled_ = 0;
@@ -190,6 +205,9 @@ double PercentileMs(const std::vector<int64_t>& sorted, double p) {
 }
 
 int Main() {
+  if (!absl::GetFlag(FLAGS_mutex_deadlock_detection)) {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  }
   absl::StatusOr<absl::CivilDay> end = core::ParseDate(absl::GetFlag(FLAGS_end_date));
   if (!end.ok()) {
     std::fprintf(stderr, "--end_date: %s\n", end.status().ToString().c_str());
@@ -260,8 +278,10 @@ int Main() {
     auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments);
     Client& client = clients.emplace_back();
     client.gateway = v1::Gateway::NewStub(channel);
-    if (absl::GetFlag(FLAGS_health_only))
+    client.health_only = absl::GetFlag(FLAGS_health_only);
+    if (client.health_only || !absl::GetFlag(FLAGS_client_parses)) {
       client.generic = std::make_unique<grpc::GenericStub>(channel);
+    }
   }
   // Warm-up: connections up, caches and allocator arenas filled.
   (void)Run(clients, accounts, 8, absl::Seconds(1));
