@@ -150,17 +150,39 @@ void CommandExecutor::Begin(std::shared_ptr<Command> command) {
 }
 
 void CommandExecutor::DecideAndPublish(std::shared_ptr<Command> command) {
+  // Ownership is taken before deciding: a decision of an owner that is still catching up
+  // could miss the previous owner's last command.
+  std::optional<int32_t> owned_partition;
+  absl::Status not_owned;
+  if (options_.ownership != nullptr) {
+    absl::StatusOr<int32_t> partition = options_.ownership->Acquire(command->account);
+    if (partition.ok()) {
+      owned_partition = *partition;
+    } else {
+      not_owned = partition.status();
+    }
+  }
+  auto release = [this, owned_partition] {
+    if (owned_partition) options_.ownership->Release(*owned_partition);
+  };
   absl::StatusOr<Decision> decision = command->decide();
   if (!decision.ok()) {
+    release();
     Finish(command, decision.status());
     return;
   }
   if (decision->duplicate_of) {
+    release();
     Finish(command, *std::move(decision->duplicate_of));
     return;
   }
   if (decision->events.empty()) {
+    release();
     Finish(command, v1::CommandResult());
+    return;
+  }
+  if (!not_owned.ok()) {
+    Finish(command, not_owned);
     return;
   }
   v1::EventBatch batch;
@@ -170,25 +192,28 @@ void CommandExecutor::DecideAndPublish(std::shared_ptr<Command> command) {
     result.add_event_ids(event.event_id());
     *batch.add_events() = std::move(event);
   }
-  producer_.Append(options_.topic, command->account, batch.SerializeAsString(),
-                   [this, command, result](absl::StatusOr<eventlog::LogPosition> position) mutable {
-                     if (!position.ok()) {
-                       Finish(command, absl::UnavailableError(
-                                           absl::StrCat("the event log did not accept the events: ",
-                                                        position.status().message())));
-                       return;
-                     }
-                     *result.mutable_position() = ToProto(*position);
-                     watcher_.NotifyWhenApplied(
-                         *position, absl::Now() + options_.catch_up_timeout,
-                         [this, command, result, position = *position](bool applied) mutable {
-                           if (!applied) {
-                             std::lock_guard lock(slots_mu_);
-                             command->slot->last_published = position;
-                           }
-                           Finish(command, std::move(result));
-                         });
-                   });
+  producer_.Append(
+      options_.topic, command->account, batch.SerializeAsString(),
+      [this, command, result, release](absl::StatusOr<eventlog::LogPosition> position) mutable {
+        // Acknowledged (or failed): a revocation may hand the partition over.
+        release();
+        if (!position.ok()) {
+          Finish(command,
+                 absl::UnavailableError(absl::StrCat("the event log did not accept the events: ",
+                                                     position.status().message())));
+          return;
+        }
+        *result.mutable_position() = ToProto(*position);
+        watcher_.NotifyWhenApplied(
+            *position, absl::Now() + options_.catch_up_timeout,
+            [this, command, result, position = *position](bool applied) mutable {
+              if (!applied) {
+                std::lock_guard lock(slots_mu_);
+                command->slot->last_published = position;
+              }
+              Finish(command, std::move(result));
+            });
+      });
 }
 
 void CommandExecutor::Finish(const std::shared_ptr<Command>& command,

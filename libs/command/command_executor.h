@@ -38,6 +38,7 @@
 #include "absl/time/time.h"
 #include "ar/v1/common.pb.h"
 #include "ar/v1/events.pb.h"
+#include "libs/command/ownership.h"
 #include "libs/command/position_watcher.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/projection/projection.h"
@@ -74,6 +75,11 @@ class CommandExecutor {
     // of their account, or for the read model); a command that can start at once decides
     // on its caller's thread.
     int worker_threads = 2;
+    // With replicas: asked before each decision whether this replica owns the account
+    // (libs/command/ownership.h). A command that would publish for an account not owned
+    // here fails with UNAVAILABLE; one that publishes nothing (a repeat) still answers.
+    // Null: this process owns every account (one replica, the embedded log).
+    OwnershipGate* ownership = nullptr;
   };
 
   CommandExecutor(eventlog::Producer& producer, projection::ProjectionRunner& own_projection,

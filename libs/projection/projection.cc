@@ -222,6 +222,12 @@ void ProjectionRunner::OnAssigned(std::vector<TopicPartitionOffset>& assigned) {
     progress_[tp] = progress;
     NoteCommitted(tp, progress.stored);
   }
+  if (options_.on_partitions_assigned) {
+    std::vector<TopicPartition> partitions;
+    for (const TopicPartitionOffset& tpo : assigned)
+      partitions.push_back({tpo.topic, tpo.partition});
+    options_.on_partitions_assigned(partitions);
+  }
 }
 
 void ProjectionRunner::NoteCommitted(const TopicPartition& tp, int64_t next_offset) {
@@ -246,6 +252,7 @@ void ProjectionRunner::OnRevoked(const std::vector<TopicPartition>& revoked) {
   // Everything polled so far has been committed or discarded before the next Poll, so a
   // revoked partition carries no pending writes. What the handler cached about its keys
   // is another replica's to change from now on.
+  if (options_.on_partitions_revoked) options_.on_partitions_revoked(revoked);
   handler_.Discard();
   for (const TopicPartition& tp : revoked) progress_.erase(tp);
 }

@@ -136,6 +136,12 @@ struct ProjectionOptions {
   std::function<void()> before_commit_hook;
   // Optional, shared with the other runners of the process reading the same log.
   std::shared_ptr<SharedDecodes> shared_decodes;
+  // Told, on the poll thread, which partitions this runner gains (after their checkpoints
+  // were read) and loses (before they go): command ownership follows the runner's share
+  // of the service's own topic (libs/command/ownership.h). A revocation hook may block,
+  // bounded: the partitions move to another replica only once it returns.
+  std::function<void(const std::vector<eventlog::TopicPartition>&)> on_partitions_assigned;
+  std::function<void(const std::vector<eventlog::TopicPartition>&)> on_partitions_revoked;
 };
 
 struct ProjectionStats {

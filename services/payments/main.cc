@@ -11,6 +11,9 @@ ABSL_FLAG(bool, auto_apply_unapplied_cash, true,
           "apply unapplied cash automatically to invoices that appear later");
 ABSL_FLAG(absl::Duration, read_wait_timeout, absl::Seconds(5),
           "how long a query waits for ReadConsistency.min_position");
+ABSL_FLAG(std::string, advertise_address, "",
+          "host:port where the other replicas reach this one's gRPC server (commands for an "
+          "account are forwarded to the replica owning it); empty = --listen");
 ABSL_FLAG(absl::Duration, shutdown_deadline, absl::Seconds(10),
           "how long running calls may finish on SIGTERM");
 
@@ -26,6 +29,9 @@ int main(int argc, char** argv) {
         options.settings.auto_apply_unapplied_cash = absl::GetFlag(FLAGS_auto_apply_unapplied_cash);
         options.api.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
         options.backend = backend;
+        options.advertise_address = absl::GetFlag(FLAGS_advertise_address);
+        if (options.advertise_address.empty())
+          options.advertise_address = absl::GetFlag(FLAGS_listen);
         return PaymentsService::Create(log, store, options);
       });
 }

@@ -21,12 +21,24 @@ absl::StatusOr<std::unique_ptr<PaymentsService>> PaymentsService::Create(eventlo
   projection_options.name = kPaymentsProjectionName;
   projection_options.topics = {topics::kPayments, topics::kInvoicing, topics::kCollections};
   projection_options.use_consumer_group = service->options_.use_consumer_group;
+  if (service->options_.use_consumer_group && !service->options_.advertise_address.empty()) {
+    command::OwnershipOptions ownership_options;
+    ownership_options.service = "payments";
+    ownership_options.topic = topics::kPayments;
+    ownership_options.advertise_address = service->options_.advertise_address;
+    service->ownership_ =
+        std::make_unique<command::CommandOwnership>(log, store, ownership_options);
+    service->ownership_->InstallHooks(projection_options);
+  }
   service->projection_runner_ = std::make_unique<projection::ProjectionRunner>(
       log, store, *service->projection_handler_, projection_options);
+  if (service->ownership_) service->ownership_->Bind(*service->projection_runner_);
+  service->router_ = std::make_unique<command::CommandRouter>(service->ownership_.get());
 
   command::CommandExecutor::Options executor_options;
   executor_options.topic = topics::kPayments;
   executor_options.catch_up_timeout = service->options_.command_catch_up_timeout;
+  executor_options.ownership = service->ownership_.get();
   service->executor_ = std::make_unique<command::CommandExecutor>(
       *service->producer_, *service->projection_runner_, executor_options);
 
@@ -44,7 +56,8 @@ absl::StatusOr<std::unique_ptr<PaymentsService>> PaymentsService::Create(eventlo
   service->api_ =
       std::make_unique<PaymentsApi>(store, log, *service->executor_, *service->projection_runner_,
                                     *service->reactor_runner_, service->options_.api);
-  service->grpc_ = std::make_unique<PaymentsGrpcService>(*service->api_);
+  service->grpc_ = std::make_unique<PaymentsGrpcService>(
+      *service->api_, service->ownership_ ? service->router_.get() : nullptr);
   return service;
 }
 
@@ -56,6 +69,9 @@ absl::Status PaymentsService::Start() {
   // The reactor decides on the read model, so it starts only once the read model holds
   // everything already in the log (including reactions published before a crash).
   RETURN_IF_ERROR(executor_->CatchUp(log_, topics, options_.catch_up_timeout));
+  if (ownership_ && !ownership_->WaitSettled(options_.catch_up_timeout)) {
+    return absl::DeadlineExceededError("payments: the owned partitions did not catch up in time");
+  }
   RETURN_IF_ERROR(reactor_runner_->Start());
   ready_ = true;
   return absl::OkStatus();

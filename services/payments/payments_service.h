@@ -10,6 +10,8 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/command/command_executor.h"
+#include "libs/command/command_router.h"
+#include "libs/command/ownership.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/projection/projection.h"
 #include "libs/servicekit/backends.h"
@@ -34,6 +36,11 @@ class PaymentsService {
     absl::Duration command_catch_up_timeout = absl::Seconds(10);
     // Consumer groups let replicas share partitions; tests may read everything instead.
     bool use_consumer_group = true;
+    // Where the other replicas reach this one's gRPC server. Set (with consumer groups):
+    // commands for an account are decided only by the replica owning its partition of
+    // ar.payments.events and forwarded there by the others (libs/command/ownership.h).
+    // Empty: this process decides every account's commands (one replica, the suite).
+    std::string advertise_address;
   };
 
   static absl::StatusOr<std::unique_ptr<PaymentsService>> Create(eventlog::EventLog& log,
@@ -50,6 +57,8 @@ class PaymentsService {
   grpc::Service* grpc_service() { return grpc_.get(); }
   PaymentsApi& api() { return *api_; }
   projection::ProjectionRunner& projection() { return *projection_runner_; }
+  // Null without replicas (no advertise address).
+  const command::CommandOwnership* ownership() const { return ownership_.get(); }
   bool ready() const { return ready_.load(); }
 
  private:
@@ -61,6 +70,9 @@ class PaymentsService {
   std::unique_ptr<eventlog::Producer> producer_;
   std::unique_ptr<PaymentsProjection> projection_handler_;
   std::unique_ptr<projection::ProjectionRunner> projection_runner_;
+  // After the runner: its catch-up thread waits on the runner, so it must end first.
+  std::unique_ptr<command::CommandOwnership> ownership_;
+  std::unique_ptr<command::CommandRouter> router_;
   std::unique_ptr<command::CommandExecutor> executor_;
   std::unique_ptr<PaymentsReactor> reactor_handler_;
   std::unique_ptr<projection::ProjectionRunner> reactor_runner_;

@@ -353,6 +353,13 @@ absl::StatusOr<v1::Statement> PaymentsApi::GetStatement(const v1::GetStatementRe
 grpc::ServerUnaryReactor* PaymentsGrpcService::RecordPayment(
     grpc::CallbackServerContext* context, const v1::RecordPaymentRequest* request,
     v1::CommandResult* response) {
+  if (router_ != nullptr) {
+    if (grpc::ServerUnaryReactor* forwarded =
+            router_->ForwardIfNotOwner(context, "/ar.v1.PaymentsService/RecordPayment",
+                                       request->account().account(), *request, response)) {
+      return forwarded;
+    }
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   api_.RecordPaymentAsync(*request, command::FinishCall(reactor, response));
   return reactor;
@@ -360,6 +367,19 @@ grpc::ServerUnaryReactor* PaymentsGrpcService::RecordPayment(
 grpc::ServerUnaryReactor* PaymentsGrpcService::ReversePayment(
     grpc::CallbackServerContext* context, const v1::ReversePaymentRequest* request,
     v1::CommandResult* response) {
+  if (router_ != nullptr) {
+    // A reversal names only the payment: its account decides where it runs. A payment not
+    // found (or not readable) is answered here, as without replicas.
+    absl::StatusOr<std::optional<v1::Payment>> payment =
+        LoadPayment(api_.store(), request->tenant(), request->payment_id());
+    if (payment.ok() && payment->has_value()) {
+      if (grpc::ServerUnaryReactor* forwarded =
+              router_->ForwardIfNotOwner(context, "/ar.v1.PaymentsService/ReversePayment",
+                                         (*payment)->account().account(), *request, response)) {
+        return forwarded;
+      }
+    }
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   api_.ReversePaymentAsync(*request, command::FinishCall(reactor, response));
   return reactor;

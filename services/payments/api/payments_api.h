@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "ar/v1/payments.grpc.pb.h"
 #include "libs/command/command_executor.h"
+#include "libs/command/command_router.h"
 #include "libs/command/position_watcher.h"
 #include "libs/projection/projection.h"
 #include "libs/store/store.h"
@@ -52,6 +53,8 @@ class PaymentsApi {
   absl::StatusOr<v1::ListPaymentsResponse> ListPayments(const v1::ListPaymentsRequest& request);
   absl::StatusOr<v1::UnappliedCash> GetUnappliedCash(const v1::GetUnappliedCashRequest& request);
   absl::StatusOr<v1::Statement> GetStatement(const v1::GetStatementRequest& request);
+  // The read model the API reads (the gRPC class finds a reversal's account in it).
+  store::Store& store() { return store_; }
 
  private:
   struct Attempt;
@@ -96,7 +99,10 @@ using PaymentsServiceBase = v1::PaymentsService::WithCallbackMethod_RecordPaymen
 
 class PaymentsGrpcService final : public PaymentsServiceBase {
  public:
-  explicit PaymentsGrpcService(PaymentsApi& api) : api_(api) {}
+  // `router` (may be null: one replica) sends commands for accounts another replica owns
+  // to that replica.
+  explicit PaymentsGrpcService(PaymentsApi& api, command::CommandRouter* router = nullptr)
+      : api_(api), router_(router) {}
 
   grpc::ServerUnaryReactor* RecordPayment(grpc::CallbackServerContext* context,
                                           const v1::RecordPaymentRequest* request,
@@ -115,6 +121,7 @@ class PaymentsGrpcService final : public PaymentsServiceBase {
 
  private:
   PaymentsApi& api_;
+  command::CommandRouter* router_;
 };
 
 }  // namespace ar::payments
