@@ -8,7 +8,45 @@
 
 namespace ar::command {
 
+namespace {
+
+// Whether the store's checkpoint of `projection_name` is past `position`.
+bool AppliedInStore(const SharedReadModel& shared, const eventlog::LogPosition& position) {
+  auto checkpoints = shared.store->LoadCheckpoints(shared.projection_name);
+  if (!checkpoints.ok()) return false;
+  for (const store::Checkpoint& c : *checkpoints) {
+    if (c.topic == position.topic && c.partition == position.partition) {
+      return c.next_offset > position.offset;
+    }
+  }
+  return false;
+}
+
+bool WaitApplied(projection::ProjectionRunner& projection, const SharedReadModel& shared,
+                 const eventlog::LogPosition& position, absl::Duration wait) {
+  if (shared.store == nullptr) return projection.WaitForPosition(position, wait);
+  const absl::Time deadline = absl::Now() + wait;
+  while (true) {
+    const absl::Duration slice = std::min(absl::Milliseconds(20), deadline - absl::Now());
+    if (projection.WaitForPosition(position, std::max(slice, absl::ZeroDuration()))) return true;
+    if (AppliedInStore(shared, position)) return true;
+    if (absl::Now() >= deadline) return false;
+  }
+}
+
+}  // namespace
+
 absl::Status AwaitReadConsistency(projection::ProjectionRunner& projection,
+                                  const v1::ReadConsistency& consistency,
+                                  const std::vector<std::string>& followed_topics,
+                                  std::string_view read_model, absl::Duration max_wait,
+                                  absl::Time caller_deadline) {
+  return AwaitReadConsistency(projection, SharedReadModel(), consistency, followed_topics,
+                              read_model, max_wait, caller_deadline);
+}
+
+absl::Status AwaitReadConsistency(projection::ProjectionRunner& projection,
+                                  const SharedReadModel& shared,
                                   const v1::ReadConsistency& consistency,
                                   const std::vector<std::string>& followed_topics,
                                   std::string_view read_model, absl::Duration max_wait,
@@ -27,7 +65,7 @@ absl::Status AwaitReadConsistency(projection::ProjectionRunner& projection,
   }
   const absl::Duration wait =
       std::max(std::min(max_wait, caller_deadline - absl::Now()), absl::ZeroDuration());
-  if (!projection.WaitForPosition(FromProto(position), wait)) {
+  if (!WaitApplied(projection, shared, FromProto(position), wait)) {
     return absl::UnavailableError(
         absl::StrCat("the ", core::ToAbsl(read_model), " read model has not reached ",
                      position.topic(), "/", position.partition(), "@", position.offset(),

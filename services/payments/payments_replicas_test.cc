@@ -298,6 +298,26 @@ TEST_F(PaymentsReplicasTest, CommandsSentToBothReplicasTakeEffectOnceAndSurviveA
   }
   ASSERT_EQ(failures_.load(), 0);
 
+  // Either replica answers a query that must see a command's write (min_position), also
+  // for a partition the other replica projects: the read model is shared.
+  for (int a = 0; a < kAccounts; ++a) {
+    v1::CommandResult repeat;  // a repeat answers the original result, with its position
+    grpc::Status status = WithRetries([&](grpc::ClientContext& context) {
+      return replicas_[0].stub->RecordPayment(&context, Payment(a, 0), &repeat);
+    });
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (Replica& replica : replicas_) {
+      v1::GetPaymentRequest request;
+      request.set_tenant(kTenant);
+      request.set_payment_id(PaymentId(a, 0));
+      *request.mutable_consistency()->mutable_min_position() = repeat.position();
+      v1::Payment payment;
+      grpc::ClientContext context;
+      grpc::Status read = replica.stub->GetPayment(&context, request, &payment);
+      EXPECT_TRUE(read.ok()) << PaymentId(a, 0) << ": " << read.error_message();
+    }
+  }
+
   // Phase 2: replica 1 stops while commands for every account keep coming to replica 0.
   std::vector<std::pair<int, int>> after_stop;
   for (int p = kPaymentsBeforeStop; p < kPaymentsBeforeStop + kPaymentsAfterStop; ++p) {

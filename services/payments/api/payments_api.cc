@@ -247,9 +247,12 @@ absl::StatusOr<v1::CommandResult> PaymentsApi::ReversePayment(
 }
 
 absl::Status PaymentsApi::AwaitConsistency(const v1::ReadConsistency& consistency) {
+  // The read model is shared by the replicas: a position in a partition another replica
+  // projects is found in the store's checkpoints.
   return command::AwaitReadConsistency(
-      projection_, consistency, {topics::kPayments, topics::kInvoicing, topics::kCollections},
-      "payments", options_.read_wait_timeout);
+      projection_, {&store_, kPaymentsProjectionName}, consistency,
+      {topics::kPayments, topics::kInvoicing, topics::kCollections}, "payments",
+      options_.read_wait_timeout);
 }
 
 absl::StatusOr<v1::Payment> PaymentsApi::GetPayment(const v1::GetPaymentRequest& request) {
