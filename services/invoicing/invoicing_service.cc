@@ -35,19 +35,32 @@ InvoicingService::InvoicingService(eventlog::EventLog& log, store::Store& store,
   projection::ProjectionOptions projection_options;
   projection_options.name = kInvoicingProjection;
   projection_options.topics = InvoiceProjection::Topics();
-  // Every partition: the command executor waits on this runner for the records it
-  // published, whichever partition they landed in.
-  projection_options.use_consumer_group = false;
+  // One replica: every partition, so the command executor finds the records it published
+  // applied by this runner whichever partition they landed in. Replicas: a consumer group,
+  // and this replica publishes only in the partitions of ar.invoicing.events it owns.
+  projection_options.use_consumer_group = !options_.advertise_address.empty();
+  if (projection_options.use_consumer_group) {
+    command::OwnershipOptions ownership_options;
+    ownership_options.service = "invoicing";
+    ownership_options.topic = topics::kInvoicing;
+    ownership_options.advertise_address = options_.advertise_address;
+    ownership_ = std::make_unique<command::CommandOwnership>(log_, store_, ownership_options);
+    ownership_->InstallHooks(projection_options);
+  }
   projection_ = std::make_unique<projection::ProjectionRunner>(log_, store_, handler_,
                                                                std::move(projection_options));
+  if (ownership_) ownership_->Bind(*projection_);
+  router_ = std::make_unique<command::CommandRouter>(ownership_.get());
   command::CommandExecutor::Options executor_options;
   executor_options.topic = topics::kInvoicing;
   executor_options.catch_up_timeout = options_.command_catch_up_timeout;
+  executor_options.ownership = ownership_.get();
   executor_ =
       std::make_unique<command::CommandExecutor>(*producer_, *projection_, executor_options);
   commands_ = std::make_unique<InvoicingCommands>(store_, *executor_, options_.credit_hold_policy);
   queries_ = std::make_unique<InvoicingQueries>(store_, *projection_, options_.read_wait_timeout);
-  grpc_service_ = std::make_unique<InvoicingGrpcService>(*commands_, *queries_, ready_);
+  grpc_service_ = std::make_unique<InvoicingGrpcService>(*commands_, *queries_, ready_,
+                                                         ownership_ ? router_.get() : nullptr);
 
   if (!options_.ingest_regions.empty()) {
     ingest_handler_ = std::make_unique<IngestHandler>(*commands_);
@@ -85,6 +98,9 @@ absl::Status InvoicingService::Start() {
   // Commands decide on the read model: it must hold everything already in the log.
   RETURN_IF_ERROR(
       executor_->CatchUp(log_, InvoiceProjection::Topics(), options_.start_catch_up_timeout));
+  if (ownership_ && !ownership_->WaitSettled(options_.start_catch_up_timeout)) {
+    return absl::DeadlineExceededError("invoicing: the owned partitions did not catch up in time");
+  }
   if (ingest_projection_) RETURN_IF_ERROR(ingest_projection_->Start());
   ready_ = true;
   return absl::OkStatus();

@@ -17,6 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/command/command_executor.h"
+#include "libs/command/command_router.h"
+#include "libs/command/ownership.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/projection/projection.h"
 #include "libs/store/store.h"
@@ -43,6 +45,12 @@ struct InvoicingServiceOptions {
   int32_t topic_partitions = 8;
   // The raw feed is shared among replicas through a consumer group.
   bool ingest_uses_consumer_group = true;
+  // Where the other replicas reach this one's gRPC server. Set: the read model is shared
+  // with the other replicas through a consumer group, and commands for an account are
+  // decided only by the replica owning its partition of ar.invoicing.events, the others
+  // forwarding them there (libs/command/ownership.h). Empty: this process reads every
+  // partition and decides every account's commands (one replica, the suite).
+  std::string advertise_address;
 };
 
 class InvoicingService {
@@ -66,6 +74,8 @@ class InvoicingService {
   // Every topic the service reads or writes.
   std::vector<std::string> Topics() const;
   projection::ProjectionRunner& read_model_projection() { return *projection_; }
+  // Null without replicas (no advertise address).
+  const command::CommandOwnership* ownership() const { return ownership_.get(); }
   // The queries behind grpc_service(), for in-process callers (the suite's gateway).
   InvoicingQueries& queries() { return *queries_; }
   // Null when no ingest regions are configured.
@@ -83,6 +93,9 @@ class InvoicingService {
   InvoiceProjection handler_;
   std::unique_ptr<eventlog::Producer> producer_;
   std::unique_ptr<projection::ProjectionRunner> projection_;
+  // After the runner: its catch-up thread waits on the runner, so it must end first.
+  std::unique_ptr<command::CommandOwnership> ownership_;
+  std::unique_ptr<command::CommandRouter> router_;
   std::unique_ptr<command::CommandExecutor> executor_;
   std::unique_ptr<InvoicingCommands> commands_;
   std::unique_ptr<InvoicingQueries> queries_;

@@ -17,6 +17,10 @@ ABSL_FLAG(std::vector<std::string>, ingest_regions, std::vector<std::string>({"e
           "regions whose raw feeds (ar.ingest.<region>) are consumed; empty for none");
 ABSL_FLAG(absl::Duration, read_wait_timeout, absl::Seconds(5),
           "how long a query with a min_position waits for the read model before UNAVAILABLE");
+ABSL_FLAG(std::string, advertise_address, "",
+          "host:port where the other replicas reach this one's gRPC server; set it to run "
+          "several replicas (the read model is then shared through a consumer group and "
+          "commands are forwarded to the replica owning the account); empty = one replica");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "how long running calls may finish after SIGTERM");
 
@@ -41,6 +45,7 @@ int main(int argc, char** argv) {
           if (!region.empty()) options.ingest_regions.push_back(region);
         }
         options.read_wait_timeout = absl::GetFlag(FLAGS_read_wait_timeout);
+        options.advertise_address = absl::GetFlag(FLAGS_advertise_address);
         options.topic_partitions = backend.topic_partitions;
         return InvoicingService::Create(log, store, options);
       });

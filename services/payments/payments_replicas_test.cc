@@ -1,7 +1,8 @@
-// Two replicas of payments in one process, each with its own Kafka client (librdkafka's
-// mock cluster), its own Redis connection to one shared redis-server and its own gRPC
-// server. The same payments are sent concurrently to BOTH replicas, several times each;
-// then one replica stops while commands keep coming. Every payment must be received once,
+// Two replicas of invoicing and two of payments in one process, each with its own Kafka
+// client (librdkafka's mock cluster), its own Redis connection to one shared redis-server
+// and its own gRPC server. The same invoices and payments are sent concurrently to BOTH
+// replicas of their service, several times each; then one payments replica stops while
+// commands keep coming. Every invoice must be issued once, every payment received once,
 // nothing allocated twice, and the balances must be what one replica would have produced.
 
 #include <grpcpp/grpcpp.h>
@@ -119,6 +120,19 @@ struct Replica {
   }
 };
 
+struct InvoicingReplica {
+  std::unique_ptr<eventlog::EventLog> log;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<invoicing::InvoicingService> service;
+  std::unique_ptr<servicekit::GrpcServer> server;
+  std::unique_ptr<v1::InvoicingService::Stub> stub;
+
+  void Stop() {
+    if (server) server->Shutdown(absl::Seconds(2));
+    if (service) service->Stop();
+  }
+};
+
 class PaymentsReplicasTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -131,34 +145,16 @@ class PaymentsReplicasTest : public ::testing::Test {
     redis_ = std::make_unique<testing::RedisServer>();
     ASSERT_TRUE(redis_->Start().ok());
 
-    // One invoicing instance issues the invoices the payments are allocated to.
-    auto log = OpenLog();
-    ASSERT_TRUE(log.ok()) << log.status();
-    invoicing_log_ = std::move(*log);
-    auto store = OpenStore();
-    ASSERT_TRUE(store.ok()) << store.status();
-    invoicing_store_ = std::move(*store);
-    invoicing::InvoicingServiceOptions invoicing_options;
-    invoicing_options.ingest_regions = {};
-    invoicing_options.topic_partitions = kPartitions;
-    auto invoicing =
-        invoicing::InvoicingService::Create(*invoicing_log_, *invoicing_store_, invoicing_options);
-    ASSERT_TRUE(invoicing.ok()) << invoicing.status();
-    invoicing_ = std::move(*invoicing);
-    invoicing_server_ = std::make_unique<servicekit::GrpcServer>("127.0.0.1:0");
-    invoicing_server_->AddService(invoicing_->grpc_service());
-    ASSERT_TRUE(invoicing_server_->Start().ok());
-    ASSERT_TRUE(invoicing_->Start().ok());
-    invoicing_stub_ = v1::InvoicingService::NewStub(
-        grpc::CreateChannel(invoicing_server_->address(), grpc::InsecureChannelCredentials()));
-
+    // Two invoicing replicas issue the invoices the payments are allocated to.
+    for (InvoicingReplica& replica : invoicing_) {
+      ASSERT_NO_FATAL_FAILURE(StartInvoicingReplica(replica));
+    }
     for (Replica& replica : replicas_) ASSERT_NO_FATAL_FAILURE(StartReplica(replica));
   }
 
   void TearDown() override {
     for (Replica& replica : replicas_) replica.Stop();
-    if (invoicing_server_) invoicing_server_->Shutdown(absl::Seconds(2));
-    if (invoicing_) invoicing_->Stop();
+    for (InvoicingReplica& replica : invoicing_) replica.Stop();
   }
 
   absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenLog() {
@@ -199,6 +195,31 @@ class PaymentsReplicasTest : public ::testing::Test {
         grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   }
 
+  void StartInvoicingReplica(InvoicingReplica& replica) {
+    auto log = OpenLog();
+    ASSERT_TRUE(log.ok()) << log.status();
+    replica.log = std::move(*log);
+    auto store = OpenStore();
+    ASSERT_TRUE(store.ok()) << store.status();
+    replica.store = std::move(*store);
+    const std::string address = absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
+    invoicing::InvoicingServiceOptions options;
+    options.ingest_regions = {};
+    options.topic_partitions = kPartitions;
+    options.advertise_address = address;
+    options.command_catch_up_timeout = absl::Seconds(30);
+    auto service = invoicing::InvoicingService::Create(*replica.log, *replica.store, options);
+    ASSERT_TRUE(service.ok()) << service.status();
+    replica.service = std::move(*service);
+    replica.server = std::make_unique<servicekit::GrpcServer>(address);
+    replica.server->AddService(replica.service->grpc_service());
+    ASSERT_TRUE(replica.server->Start().ok());
+    const absl::Status started = replica.service->Start();
+    ASSERT_TRUE(started.ok()) << started;
+    replica.stub = v1::InvoicingService::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  }
+
   int OwnedPartitions(const Replica& replica) const {
     int owned = 0;
     for (int32_t p = 0; p < kPartitions; ++p) {
@@ -224,11 +245,7 @@ class PaymentsReplicasTest : public ::testing::Test {
 
   std::unique_ptr<eventlog::KafkaMockCluster> cluster_;
   std::unique_ptr<testing::RedisServer> redis_;
-  std::unique_ptr<eventlog::EventLog> invoicing_log_;
-  std::unique_ptr<store::Store> invoicing_store_;
-  std::unique_ptr<invoicing::InvoicingService> invoicing_;
-  std::unique_ptr<servicekit::GrpcServer> invoicing_server_;
-  std::unique_ptr<v1::InvoicingService::Stub> invoicing_stub_;
+  InvoicingReplica invoicing_[2];
   Replica replicas_[2];
   std::atomic<int> failures_{0};
 };
@@ -242,10 +259,11 @@ TEST_F(PaymentsReplicasTest, CommandsSentToBothReplicasTakeEffectOnceAndSurviveA
       },
       absl::Seconds(60)));
 
-  std::vector<v1::LogPosition> invoice_positions;
+  // Every invoice to both invoicing replicas, from two senders each, in opposite orders.
+  std::vector<v1::IssueInvoiceRequest> invoices;
   for (int a = 0; a < kAccounts; ++a) {
     for (int i = 0; i < kInvoicesPerAccount; ++i) {
-      v1::IssueInvoiceRequest request;
+      v1::IssueInvoiceRequest& request = invoices.emplace_back();
       *request.mutable_account() = Ref(a);
       request.set_account_name(Account(a));
       request.set_invoice_id(absl::StrCat("inv-", a, "-", i));
@@ -257,14 +275,40 @@ TEST_F(PaymentsReplicasTest, CommandsSentToBothReplicasTakeEffectOnceAndSurviveA
       line->set_description("service");
       line->set_quantity_milli(1000);
       line->set_unit_price_minor(kInvoiceAmount);
-      v1::CommandResult result;
-      grpc::Status status = WithRetries([&](grpc::ClientContext& context) {
-        return invoicing_stub_->IssueInvoice(&context, request, &result);
-      });
-      ASSERT_TRUE(status.ok()) << status.error_message();
-      invoice_positions.push_back(result.position());
     }
   }
+  std::vector<v1::LogPosition> invoice_positions(invoices.size());
+  {
+    auto send = [&](InvoicingReplica& replica, bool reverse, bool keep_positions) {
+      for (size_t n = 0; n < invoices.size(); ++n) {
+        const size_t k = reverse ? invoices.size() - 1 - n : n;
+        v1::CommandResult result;
+        grpc::Status status = WithRetries([&](grpc::ClientContext& context) {
+          return replica.stub->IssueInvoice(&context, invoices[k], &result);
+        });
+        EXPECT_TRUE(status.ok()) << invoices[k].invoice_id() << ": " << status.error_message();
+        if (keep_positions) invoice_positions[k] = result.position();
+      }
+    };
+    std::vector<std::thread> senders;
+    senders.emplace_back([&] { send(invoicing_[0], false, true); });
+    senders.emplace_back([&] { send(invoicing_[1], false, false); });
+    senders.emplace_back([&] { send(invoicing_[0], true, false); });
+    senders.emplace_back([&] { send(invoicing_[1], true, false); });
+    for (std::thread& sender : senders) sender.join();
+  }
+  ASSERT_FALSE(HasFailure());
+  {
+    auto events = testing::ReadEvents(*invoicing_[0].log, "ar.invoicing.events");
+    ASSERT_TRUE(events.ok()) << events.status();
+    std::map<std::string, int> issued;
+    for (const v1::Event& event : *events) {
+      if (event.has_invoice_issued()) ++issued[event.invoice_issued().invoice_id()];
+    }
+    EXPECT_EQ(issued.size(), invoices.size());
+    for (const auto& [invoice_id, count] : issued) EXPECT_EQ(count, 1) << invoice_id;
+  }
+
   // Payments allocate to invoices their read model shows: wait until it shows all of them.
   ASSERT_TRUE(testing::WaitFor(
       [&] {

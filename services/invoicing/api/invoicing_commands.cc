@@ -44,6 +44,18 @@ void InvoicingCommands::IssueInvoiceAsync(const v1::IssueInvoiceRequest& request
       std::move(done));
 }
 
+std::optional<std::string> InvoicingCommands::AccountOf(const v1::IssueInvoiceRequest& request) {
+  return request.account().account();
+}
+
+std::optional<std::string> InvoicingCommands::StoredInvoiceAccount(const std::string& tenant,
+                                                                   const std::string& invoice_id) {
+  if (tenant.empty() || invoice_id.empty()) return std::nullopt;
+  absl::StatusOr<std::optional<v1::Invoice>> found = read_model_.GetInvoice(tenant, invoice_id);
+  if (!found.ok() || !found->has_value()) return std::nullopt;
+  return (*found)->account().account();
+}
+
 template <typename DecideOnInvoice>
 void InvoicingCommands::ExecuteOnInvoice(const std::string& tenant, const std::string& invoice_id,
                                          DecideOnInvoice decide, command::CommandDone done) {

@@ -35,11 +35,22 @@ class InvoicingCommands {
   void ResolveDisputeAsync(const v1::ResolveDisputeRequest& request, const CommandContext& context,
                            command::CommandDone done);
 
+  // The account a command is about: the request's for a new invoice, the stored invoice's
+  // for the others (nullopt when there is no such invoice, or it cannot be read: the
+  // command itself then answers). Routes commands between replicas.
+  std::optional<std::string> AccountOf(const v1::IssueInvoiceRequest& request);
+  template <typename InvoiceRequest>
+  std::optional<std::string> AccountOf(const InvoiceRequest& request) {
+    return StoredInvoiceAccount(request.tenant(), request.invoice_id());
+  }
+
   // IssueInvoiceAsync, waiting for the result (the raw feed's handler has a thread to spend).
   absl::StatusOr<v1::CommandResult> IssueInvoice(const v1::IssueInvoiceRequest& request,
                                                  const CommandContext& context);
 
  private:
+  std::optional<std::string> StoredInvoiceAccount(const std::string& tenant,
+                                                  const std::string& invoice_id);
   // Runs `decide(invoice)` for an existing invoice under its account's executor slot.
   template <typename DecideOnInvoice>
   void ExecuteOnInvoice(const std::string& tenant, const std::string& invoice_id,

@@ -33,19 +33,29 @@ grpc::Status NotReady() {
 }  // namespace
 
 InvoicingGrpcService::InvoicingGrpcService(InvoicingCommands& commands, InvoicingQueries& queries,
-                                           const std::atomic<bool>& ready)
-    : commands_(commands), queries_(queries), ready_(ready) {}
+                                           const std::atomic<bool>& ready,
+                                           command::CommandRouter* router)
+    : commands_(commands), queries_(queries), ready_(ready), router_(router) {}
 
 template <typename Request, typename StartCommand>
 grpc::ServerUnaryReactor* InvoicingGrpcService::RunCommand(grpc::CallbackServerContext* context,
                                                            const Request* request,
                                                            v1::CommandResult* response,
-                                                           StartCommand start) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+                                                           const char* method, StartCommand start) {
   if (!ready_.load()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(NotReady());
     return reactor;
   }
+  if (router_ != nullptr) {
+    if (std::optional<std::string> account = commands_.AccountOf(*request)) {
+      if (grpc::ServerUnaryReactor* forwarded =
+              router_->ForwardIfNotOwner(context, method, *account, *request, response)) {
+        return forwarded;
+      }
+    }
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // gRPC keeps the request alive until Finish.
   (commands_.*start)(*request, ContextOf(*context), command::FinishCall(reactor, response));
   return reactor;
@@ -54,31 +64,36 @@ grpc::ServerUnaryReactor* InvoicingGrpcService::RunCommand(grpc::CallbackServerC
 grpc::ServerUnaryReactor* InvoicingGrpcService::IssueInvoice(grpc::CallbackServerContext* context,
                                                              const v1::IssueInvoiceRequest* request,
                                                              v1::CommandResult* response) {
-  return RunCommand(context, request, response, &InvoicingCommands::IssueInvoiceAsync);
+  return RunCommand(context, request, response, "/ar.v1.InvoicingService/IssueInvoice",
+                    &InvoicingCommands::IssueInvoiceAsync);
 }
 
 grpc::ServerUnaryReactor* InvoicingGrpcService::IssueCreditNote(
     grpc::CallbackServerContext* context, const v1::IssueCreditNoteRequest* request,
     v1::CommandResult* response) {
-  return RunCommand(context, request, response, &InvoicingCommands::IssueCreditNoteAsync);
+  return RunCommand(context, request, response, "/ar.v1.InvoicingService/IssueCreditNote",
+                    &InvoicingCommands::IssueCreditNoteAsync);
 }
 
 grpc::ServerUnaryReactor* InvoicingGrpcService::CancelInvoice(
     grpc::CallbackServerContext* context, const v1::CancelInvoiceRequest* request,
     v1::CommandResult* response) {
-  return RunCommand(context, request, response, &InvoicingCommands::CancelInvoiceAsync);
+  return RunCommand(context, request, response, "/ar.v1.InvoicingService/CancelInvoice",
+                    &InvoicingCommands::CancelInvoiceAsync);
 }
 
 grpc::ServerUnaryReactor* InvoicingGrpcService::DisputeInvoice(
     grpc::CallbackServerContext* context, const v1::DisputeInvoiceRequest* request,
     v1::CommandResult* response) {
-  return RunCommand(context, request, response, &InvoicingCommands::DisputeInvoiceAsync);
+  return RunCommand(context, request, response, "/ar.v1.InvoicingService/DisputeInvoice",
+                    &InvoicingCommands::DisputeInvoiceAsync);
 }
 
 grpc::ServerUnaryReactor* InvoicingGrpcService::ResolveDispute(
     grpc::CallbackServerContext* context, const v1::ResolveDisputeRequest* request,
     v1::CommandResult* response) {
-  return RunCommand(context, request, response, &InvoicingCommands::ResolveDisputeAsync);
+  return RunCommand(context, request, response, "/ar.v1.InvoicingService/ResolveDispute",
+                    &InvoicingCommands::ResolveDisputeAsync);
 }
 
 grpc::Status InvoicingGrpcService::GetInvoice(grpc::ServerContext* context,

@@ -12,6 +12,7 @@
 #include <atomic>
 
 #include "ar/v1/invoicing.grpc.pb.h"
+#include "libs/command/command_router.h"
 #include "services/invoicing/api/invoicing_commands.h"
 #include "services/invoicing/api/invoicing_queries.h"
 
@@ -31,8 +32,10 @@ using InvoicingServiceBase = v1::InvoicingService::WithCallbackMethod_IssueInvoi
 class InvoicingGrpcService final : public InvoicingServiceBase {
  public:
   // Answers UNAVAILABLE while `ready` is false (the service is still catching up).
+  // `router` (may be null: one replica) sends commands for accounts another replica owns
+  // to that replica.
   InvoicingGrpcService(InvoicingCommands& commands, InvoicingQueries& queries,
-                       const std::atomic<bool>& ready);
+                       const std::atomic<bool>& ready, command::CommandRouter* router = nullptr);
 
   grpc::ServerUnaryReactor* IssueInvoice(grpc::CallbackServerContext* context,
                                          const v1::IssueInvoiceRequest* request,
@@ -62,11 +65,13 @@ class InvoicingGrpcService final : public InvoicingServiceBase {
   // is not ready, and finishes the call with its result.
   template <typename Request, typename StartCommand>
   grpc::ServerUnaryReactor* RunCommand(grpc::CallbackServerContext* context, const Request* request,
-                                       v1::CommandResult* response, StartCommand start);
+                                       v1::CommandResult* response, const char* method,
+                                       StartCommand start);
 
   InvoicingCommands& commands_;
   InvoicingQueries& queries_;
   const std::atomic<bool>& ready_;
+  command::CommandRouter* router_;
 };
 
 }  // namespace ar::invoicing

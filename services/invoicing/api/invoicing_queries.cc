@@ -51,12 +51,18 @@ absl::StatusOr<PageCursor> DecodePageToken(const std::string& token) {
 
 InvoicingQueries::InvoicingQueries(store::Store& store, projection::ProjectionRunner& projection,
                                    absl::Duration read_wait_timeout)
-    : read_model_(store), projection_(projection), read_wait_timeout_(read_wait_timeout) {}
+    : store_(store),
+      read_model_(store),
+      projection_(projection),
+      read_wait_timeout_(read_wait_timeout) {}
 
 absl::Status InvoicingQueries::AwaitConsistency(const v1::ReadConsistency& consistency,
                                                 absl::Time caller_deadline) {
-  return command::AwaitReadConsistency(projection_, consistency, InvoiceProjection::Topics(),
-                                       "invoicing", read_wait_timeout_, caller_deadline);
+  // With replicas the read model is shared: a position in a partition another replica
+  // projects is found in the store's checkpoints.
+  return command::AwaitReadConsistency(projection_, {&store_, kInvoicingProjection}, consistency,
+                                       InvoiceProjection::Topics(), "invoicing", read_wait_timeout_,
+                                       caller_deadline);
 }
 
 absl::StatusOr<v1::Invoice> InvoicingQueries::GetInvoice(const v1::GetInvoiceRequest& request,

@@ -43,6 +43,7 @@ class InvoicingQueries {
  private:
   absl::Status AwaitConsistency(const v1::ReadConsistency& consistency, absl::Time caller_deadline);
 
+  store::Store& store_;
   ReadModel read_model_;
   projection::ProjectionRunner& projection_;
   absl::Duration read_wait_timeout_;
